@@ -1,0 +1,66 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Renkei",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "renkei", targets: ["renkei"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+    ],
+    targets: [
+        // Debian's librocksdb-dev 7.8.3, through its C API.
+        .systemLibrary(
+            name: "CRocksDB",
+            pkgConfig: "rocksdb",
+            providers: [.apt(["librocksdb-dev"])]
+        ),
+        // Pure domain: codes, numbers, residents, vaccination records. No I/O.
+        .target(name: "RenkeiCore"),
+        // Thin, safe RocksDB wrapper. No domain logic.
+        .target(name: "RenkeiStore", dependencies: ["CRocksDB"]),
+        // Key hierarchy, AEAD envelopes, blind indexes.
+        .target(
+            name: "RenkeiCrypto",
+            dependencies: [
+                "RenkeiCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // RFC 4180 CSV reading and writing, UTF-8 and CP932.
+        .target(name: "RenkeiCSV"),
+        // Deterministic synthetic populations.
+        .target(name: "RenkeiSynth", dependencies: ["RenkeiCore"]),
+        // The node's encrypted, tenant-partitioned record store.
+        .target(
+            name: "RenkeiTenantStore",
+            dependencies: [
+                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "renkei",
+            dependencies: [
+                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "RenkeiCoreTests", dependencies: ["RenkeiCore"]),
+        .testTarget(name: "RenkeiStoreTests", dependencies: ["RenkeiStore"]),
+        .testTarget(name: "RenkeiCryptoTests", dependencies: ["RenkeiCrypto"]),
+        .testTarget(name: "RenkeiCSVTests", dependencies: ["RenkeiCSV"]),
+        .testTarget(name: "RenkeiSynthTests", dependencies: ["RenkeiSynth"]),
+        .testTarget(
+            name: "RenkeiTenantStoreTests",
+            dependencies: ["RenkeiTenantStore", "RenkeiSynth", "RenkeiCSV"]
+        ),
+        .testTarget(name: "RenkeiCLITests", dependencies: ["RenkeiCore", "RenkeiCSV"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
