@@ -27,7 +27,6 @@ let package = Package(
         .target(
             name: "RenkeiCrypto",
             dependencies: [
-                "RenkeiCore",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
