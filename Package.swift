@@ -38,14 +38,22 @@ let package = Package(
         .target(
             name: "RenkeiTenantStore",
             dependencies: [
-                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV",
+                "RenkeiCore", "RenkeiStore", "RenkeiCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // CSV import into and export out of a tenant.
+        .target(
+            name: "RenkeiImport",
+            dependencies: [
+                "RenkeiCore", "RenkeiCSV", "RenkeiTenantStore",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "renkei",
             dependencies: [
-                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore",
+                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -57,9 +65,16 @@ let package = Package(
         .testTarget(name: "RenkeiSynthTests", dependencies: ["RenkeiSynth"]),
         .testTarget(
             name: "RenkeiTenantStoreTests",
-            dependencies: ["RenkeiTenantStore", "RenkeiSynth", "RenkeiCSV"]
+            dependencies: ["RenkeiTenantStore", "RenkeiSynth", "RenkeiStore"]
         ),
-        .testTarget(name: "RenkeiCLITests", dependencies: ["RenkeiCore", "RenkeiCSV"]),
+        .testTarget(
+            name: "RenkeiImportTests",
+            dependencies: ["RenkeiImport", "RenkeiTenantStore", "RenkeiSynth", "RenkeiCSV"]
+        ),
+        .testTarget(
+            name: "RenkeiCLITests",
+            dependencies: ["RenkeiCore", "RenkeiCSV", "RenkeiTenantStore", "RenkeiSynth"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

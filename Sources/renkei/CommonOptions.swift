@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RenkeiCore
+import RenkeiTenantStore
+
+/// Options every command that opens a node shares.
+struct NodeOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The node data directory.", valueName: "dir"))
+    var data: String
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The node master key file, if not DATA/master.key. RENKEI_MASTER_KEY (64 hex characters) takes precedence.",
+        valueName: "path"))
+    var masterKeyFile: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .warning
+
+    var masterKeySource: MasterKeySource {
+        if let hex = ProcessInfo.processInfo.environment["RENKEI_MASTER_KEY"], !hex.isEmpty { return .hex(hex) }
+        if let masterKeyFile { return .file(masterKeyFile) }
+        return .dataDirectory
+    }
+
+    func logger() -> Logger {
+        CLILogging.bootstrap(level: logLevel)
+        return Logger(label: "renkei")
+    }
+
+    func openStore() throws -> NodeStore {
+        do {
+            return try NodeStore.open(NodeDirectory(data), options: NodeStoreOptions(masterKey: masterKeySource), logger: logger())
+        } catch {
+            throw CLIFailure(error.description, exitCode: error.code == .notInitialized ? .failure : .failure)
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Only `main` bootstraps logging: plain lines on stderr.
+enum CLILogging {
+    // Written once, by the main thread, before any concurrent work starts.
+    nonisolated(unsafe) private static var done = false
+
+    static func bootstrap(level: Logger.Level) {
+        guard !done else { return }
+        done = true
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
+/// Parses a municipality code argument with a message naming the option.
+func municipalityCode(_ text: String, option: String = "--code") throws -> MunicipalityCode {
+    do {
+        return try MunicipalityCode(text)
+    } catch {
+        throw ValidationError("\(option): \(error.message)")
+    }
+}
+
+/// A command failed: print the message, exit with the code.
+struct CLIFailure: Error, CustomStringConvertible {
+    let message: String
+    let exitCode: ExitCode
+    init(_ message: String, exitCode: ExitCode = .failure) {
+        self.message = message
+        self.exitCode = exitCode
+    }
+    var description: String { message }
+
+    static let notFound = ExitCode(3)
+    static let rejected = ExitCode(2)
+}
+
+extension ParsableCommand {
+    /// Runs `body`, turning a `CLIFailure` into a message on stderr and its exit code.
+    func reportingFailures(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let failure as CLIFailure {
+            FileHandle.standardError.write(Data("error: \(failure.message)\n".utf8))
+            throw failure.exitCode
+        }
+    }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+
+@main
+struct Renkei: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "renkei",
+        abstract: "Renkei (連携): municipal vaccination-record nodes — encrypted, partitioned, exchanging over mutual TLS.",
+        discussion: """
+        A node keeps the vaccination records of one or more municipalities (tenants) in an \
+        encrypted RocksDB store. Start with `renkei init`, add tenants with `renkei tenant add`, \
+        then import resident and vaccination CSV files.
+
+        Exit codes: 0 success, 1 failure, 2 rejected input (nothing stored), 3 not found, 64 usage.
+        """,
+        version: "0.1.0",
+        subcommands: [
+            InitCommand.self, TenantCommand.self, GenCommand.self, ImportCommand.self,
+            ResidentCommand.self, ExportCommand.self, BenchCommand.self,
+        ]
+    )
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import RenkeiTenantStore
+
+struct TenantCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tenant",
+        abstract: "Manage the municipalities (tenants) a node hosts.",
+        subcommands: [Add.self, List.self, Delete.self]
+    )
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Host a municipality: create its encrypted area with fresh keys.")
+
+        @OptionGroup var node: NodeOptions
+        @Option(help: "The municipality's 6-digit local-government code (check digit verified).")
+        var code: String
+        @Option(help: "The municipality's name, e.g. 松江市.")
+        var name: String
+
+        func run() throws {
+            try reportingFailures {
+                let code = try municipalityCode(code)
+                let store = try node.openStore()
+                do {
+                    let info = try store.addTenant(code, name: name)
+                    print("added tenant \(info.code) \(info.name)")
+                } catch {
+                    throw CLIFailure(error.description)
+                }
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List hosted municipalities with exact record counts.")
+
+        @OptionGroup var node: NodeOptions
+
+        func run() throws {
+            try reportingFailures {
+                let store = try node.openStore()
+                let rows = try store.tenants.map { info -> [String] in
+                    let counts = try store.tenant(info.code).counts()
+                    return [info.code.rawValue, info.name, String(counts.residents), String(counts.vaccinations), info.createdAt]
+                }
+                print(Table.render(header: ["CODE", "NAME", "RESIDENTS", "VACCINATIONS", "CREATED"], rows: rows))
+            }
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a municipality's data by destroying its keys (crypto-shredding).",
+            discussion: """
+            The tenant's keyring is erased first: from then on its records, here and in every backup, \
+            cannot be decrypted. Then its column families are dropped. This cannot be undone. \
+            Repeat the code with --confirm to proceed.
+            """)
+
+        @OptionGroup var node: NodeOptions
+        @Option(help: "The municipality code to delete.")
+        var code: String
+        @Option(help: "The same code again, to confirm.")
+        var confirm: String
+
+        func run() throws {
+            try reportingFailures {
+                let code = try municipalityCode(code)
+                guard confirm == code.rawValue else {
+                    throw CLIFailure("--confirm must repeat the code \(code) exactly; nothing was deleted", exitCode: .validationFailure)
+                }
+                let store = try node.openStore()
+                do {
+                    try store.deleteTenant(code)
+                    print("deleted tenant \(code): keys destroyed, column families dropped")
+                } catch {
+                    throw CLIFailure(error.description, exitCode: error.code == .tenantNotFound ? CLIFailure.notFound : .failure)
+                }
+            }
+        }
+    }
+}
+
+/// Plain aligned columns for terminals.
+enum Table {
+    static func render(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        var widths = [Int](repeating: 0, count: header.count)
+        for row in all { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], displayWidth(cell)) } }
+        return all.map { row in
+            row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - displayWidth(cell) + 2)
+            }.joined()
+        }.joined(separator: "\n")
+    }
+
+    /// East Asian wide characters take two terminal columns.
+    static func displayWidth(_ s: String) -> Int {
+        s.unicodeScalars.reduce(0) { $0 + ($1.value >= 0x1100 && ($1.value <= 0x115F || (0x2E80...0xFFDC).contains($1.value)) ? 2 : 1) }
+    }
+}
