@@ -1,0 +1,16 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+func systemErrorText(_ code: Int32) -> String {
+    guard let text = strerror(code) else { return "errno \(code)" }
+    return String(cString: text)
+}
+
+/// Builds an `.io` error from the current `errno`, so the message carries
+/// the system's reason and the cause carries the number.
+func ioError(_ what: String, errno code: Int32 = errno) -> CSVError {
+    CSVError(.io, "\(what): \(systemErrorText(code))", cause: SystemError(errno: code))
+}
