@@ -14,3 +14,8 @@ func systemErrorText(_ code: Int32) -> String {
 func ioError(_ what: String, errno code: Int32 = errno) -> CSVError {
     CSVError(.io, "\(what): \(systemErrorText(code))", cause: SystemError(errno: code))
 }
+
+/// `write(2)`, named apart from `CSVWriter.write(_:)`.
+func systemWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    write(fd, bytes, count)
+}
