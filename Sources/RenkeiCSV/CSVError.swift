@@ -25,7 +25,7 @@ public struct CSVError: Error, CustomStringConvertible, Sendable {
     public let message: String
     /// The 1-based physical line where the problem is, when known.
     public let line: Int?
-    /// The underlying error, e.g. a `POSIXErrorCode`-carrying error for I/O.
+    /// The underlying error, e.g. a `SystemError` carrying `errno` for I/O.
     public let cause: (any Error & Sendable)?
 
     /// Creates an error; `message` must not contain field contents.

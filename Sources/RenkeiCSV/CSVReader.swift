@@ -99,7 +99,9 @@ public final class CSVReader {
             case .needMore(let resumeAt, let resumeLine):
                 start = resumeAt
                 line = resumeLine
-                if buffer.count - start > limits.maxRecordBytes {
+                // +1: the buffer may end in the CR of a complete record,
+                // and terminators do not count towards the limit.
+                if buffer.count - start > limits.maxRecordBytes + 1 {
                     throw parser.recordTooLarge(line: line)
                 }
                 if let decodeFailure {

@@ -13,7 +13,8 @@ import Darwin
 ///
 /// Records end with CRLF as RFC 4180 prescribes and Windows tools expect.
 /// The file is created with mode 0600 because exports hold personal data.
-/// Not thread-safe.
+/// Use one writer per path at a time: two writers for the same path in one
+/// process share the temporary name. Not thread-safe.
 public final class CSVWriter {
     private let path: String
     private let temporaryPath: String

@@ -37,6 +37,20 @@ import Testing
         #expect(result.map(\.fields) == [["a", "b"], ["c", "d"]])
     }
 
+    @Test(arguments: chunkSizes)
+    func loneCREndsRecords(chunkSize: Int) throws {
+        let result = try records("a\rb,c\r\rd", chunkSize: chunkSize)
+        #expect(result.map(\.fields) == [["a"], ["b", "c"], ["d"]])
+        #expect(result.map(\.line) == [1, 2, 4])
+    }
+
+    @Test func recordExactlyAtLimitAcrossChunks() throws {
+        let limits = CSVLimits(maxFieldBytes: 100, maxRecordBytes: 10)
+        // The CR of record 1 ends the first chunk; it must not count.
+        let result = try records("0123456789\r\nab\r\n", chunkSize: 11, limits: limits)
+        #expect(result.map(\.fields) == [["0123456789"], ["ab"]])
+    }
+
     @Test func trailingCommaGivesEmptyLastField() throws {
         let result = try records("a,\n,\n")
         #expect(result.map(\.fields) == [["a", ""], ["", ""]])
