@@ -111,7 +111,7 @@ struct ImportDriver<Row> {
         do {
             reader = try CSVReader(path: path, encoding: options.encoding)
             guard let first = try reader.next() else {
-                throw CSVError(code: .header, message: "the file is empty: a header row is required", line: 1, cause: nil)
+                throw CSVError(.header, "the file is empty: a header row is required", line: 1)
             }
             header = try CSVHeader(first, required: required, optional: optional)
         } catch {
