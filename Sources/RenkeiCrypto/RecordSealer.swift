@@ -27,7 +27,8 @@ public struct RecordSealer: Sendable {
         let aad = RecordEnvelope.associatedData(context, version: version)
         let box: AES.GCM.SealedBox
         do {
-            box = try AES.GCM.seal(plaintext, using: keyring.currentDataKey, authenticating: aad)
+            box = try AES.GCM.seal(plaintext, using: keyring.currentDataKey,
+                                   nonce: NoncePool.shared.next(), authenticating: aad)
         } catch {
             throw CryptoError(.io, "AES-GCM failed while sealing a value in column family \(context.columnFamily) of tenant \(context.tenantCode)", cause: error)
         }
