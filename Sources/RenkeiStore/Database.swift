@@ -60,22 +60,27 @@ public final class Database: Sendable {
     ) throws(StoreError) -> [String] {
         var count = 0
         var err: UnsafeMutablePointer<CChar>? = nil
+        // RocksDB 7.8.3 returns a (possibly empty) list even when it also
+        // reports an error, so the list is always destroyed and the error
+        // checked first.
         let list = rocksdb_list_column_families(native.options, path, &count, &err)
-        if let list {
-            defer { rocksdb_list_column_families_destroy(list, count) }
-            let names = (0..<count).map { String(cString: list[$0]!) }
-            if let err { rocksdb_free(err) }
-            return names.contains("default") ? names : ["default"] + names
+        defer { if let list { rocksdb_list_column_families_destroy(list, count) } }
+        if let err {
+            let text = String(cString: err)
+            rocksdb_free(err)
+            // Listing fails both for a missing database and a broken one; only
+            // the former (no CURRENT file) may be created. A path that is not a
+            // directory falls through to open, which reports it.
+            if createIfMissing && !FileManager.default.fileExists(atPath: path + "/CURRENT") {
+                return ["default"]
+            }
+            throw StoreError(.open, "listing column families at \(path): \(text)")
         }
-        let text = err.map { String(cString: $0) } ?? "unknown error"
-        if let err { rocksdb_free(err) }
-        // Listing fails both for a missing database and a broken one; only the
-        // former (no CURRENT file) may be created. A path that is not a
-        // directory falls through to open, which reports it.
-        if createIfMissing && !FileManager.default.fileExists(atPath: path + "/CURRENT") {
-            return ["default"]
+        guard let list, count > 0 else {
+            throw StoreError(.open, "listing column families at \(path): none found")
         }
-        throw StoreError(.open, "listing column families at \(path): \(text)")
+        let names = (0..<count).map { String(cString: list[$0]!) }
+        return names.contains("default") ? names : ["default"] + names
     }
 
     /// The directory the database lives in.
