@@ -149,7 +149,7 @@ struct ImportDriver<Row> {
 
     private func unreadable(_ error: any Error) -> ImportError {
         ImportError(code: .unreadable, message: "\(path): cannot be read as \(options.encoding.rawValue) CSV: \(error); nothing was stored",
-                    rowErrors: [], badRowCount: 0, cause: error as? any Error & Sendable)
+                    rowErrors: [], badRowCount: 0, cause: error)
     }
 
     private func fileFingerprint() throws(ImportError) -> [Int] {

@@ -36,7 +36,7 @@ public struct VaccinationImporter {
                                                message: "no resident with this 宛名番号 in municipality \(tenant); import residents first"))
                         continue
                     }
-                    do {
+                    do throws(ValidationError) {
                         try record.validate(againstDateOfBirth: resident.dateOfBirth)
                     } catch {
                         errors.append(RowError(line: item.line, field: error.field, rule: error.rule.rawValue, message: error.message))

@@ -89,7 +89,7 @@ public final class NodeStore: Sendable {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try SecureFile.writeAtomically(Array(try encoder.encode(manifest)) + [0x0A], toPath: directory.manifestPath, mode: 0o644)
         } catch {
-            throw NodeError(.storage, "cannot write \(directory.manifestPath)", cause: error as? any Error & Sendable)
+            throw NodeError(.storage, "cannot write \(directory.manifestPath)", cause: error)
         }
         logger.info("node initialized", metadata: ["node": "\(manifest.nodeID)", "master-key": "\(key.fingerprint)"])
         return manifest
@@ -100,7 +100,7 @@ public final class NodeStore: Sendable {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
         } catch {
-            throw NodeError(.storage, "cannot create directory \(path)", cause: error as? any Error & Sendable)
+            throw NodeError(.storage, "cannot create directory \(path)", cause: error)
         }
     }
 
@@ -119,7 +119,7 @@ public final class NodeStore: Sendable {
             let bytes = try SecureFile.readAll(atPath: directory.manifestPath)
             manifest = try JSONDecoder().decode(NodeManifest.self, from: Data(bytes))
         } catch {
-            throw NodeError(.corrupted, "cannot read \(directory.manifestPath)", cause: error as? any Error & Sendable)
+            throw NodeError(.corrupted, "cannot read \(directory.manifestPath)", cause: error)
         }
         guard manifest.format == NodeManifest.currentFormat else {
             throw NodeError(.corrupted, "\(directory.manifestPath) has format \(manifest.format); this renkei reads format \(NodeManifest.currentFormat)")
@@ -141,7 +141,7 @@ public final class NodeStore: Sendable {
         do {
             db = try Database.open(path: directory.databasePath, options: options.database)
         } catch {
-            throw NodeError(.storage, "cannot open the database in \(directory.databasePath): \(error.message)", cause: error)
+            throw NodeError(.storage, "cannot open the database in \(directory.databasePath): \(error)", cause: error)
         }
         let store = NodeStore(directory: directory, manifest: manifest, db: db, masterKey: key, logger: logger)
         try store.loadTenants()
@@ -167,7 +167,7 @@ public final class NodeStore: Sendable {
                     infos.append(try JSONDecoder().decode(TenantInfo.self, from: Data(value)))
                     return true
                 } catch {
-                    failure = NodeError(.corrupted, "a tenant entry in the node metadata cannot be decoded", cause: error as? any Error & Sendable)
+                    failure = NodeError(.corrupted, "a tenant entry in the node metadata cannot be decoded", cause: error)
                     return false
                 }
             }
@@ -195,7 +195,7 @@ public final class NodeStore: Sendable {
             let bytes = try SecureFile.readAll(atPath: directory.keyringPath(for: info.code.rawValue))
             keyring = try TenantKeyring.open(bytes, tenantCode: info.code.rawValue, master: masterKey)
         } catch {
-            throw NodeError(.keys, "cannot open the keyring of tenant \(info.code): \(error)", cause: error as? any Error & Sendable)
+            throw NodeError(.keys, "cannot open the keyring of tenant \(info.code): \(error)", cause: error)
         }
         func cf(_ kind: TenantColumnFamily) throws(NodeError) -> ColumnFamily {
             guard let family = db.columnFamily(named: kind.name(for: info.code)) else {
@@ -242,7 +242,7 @@ public final class NodeStore: Sendable {
             guard !hosts(code) else {
                 throw NodeError(.tenantExists, "this node already hosts municipality \(code)")
             }
-            do {
+            do throws(ValidationError) {
                 try TextRules.check(name, field: FieldName("name", "団体名"), maxCharacters: 60)
             } catch {
                 throw NodeError(.invalidArgument, error.description, cause: error)
@@ -251,7 +251,7 @@ public final class NodeStore: Sendable {
             do {
                 try SecureFile.writeAtomically(try keyring.sealed(with: masterKey), toPath: directory.keyringPath(for: code.rawValue))
             } catch {
-                throw NodeError(.keys, "cannot write the keyring of tenant \(code)", cause: error as? any Error & Sendable)
+                throw NodeError(.keys, "cannot write the keyring of tenant \(code)", cause: error)
             }
             for kind in TenantColumnFamily.allCases {
                 let name = kind.name(for: code)
@@ -284,7 +284,7 @@ public final class NodeStore: Sendable {
             do {
                 try SecureFile.erase(atPath: directory.keyringPath(for: code.rawValue))
             } catch {
-                throw NodeError(.keys, "cannot erase the keyring of tenant \(code)", cause: error as? any Error & Sendable)
+                throw NodeError(.keys, "cannot erase the keyring of tenant \(code)", cause: error)
             }
             try dropTenantData(code)
             logger.notice("tenant deleted (keys destroyed)", metadata: ["tenant": "\(code)"])

@@ -7,9 +7,12 @@ import Testing
 /// which other tests running in parallel would disturb.
 @Suite(.serialized) enum StoreTests {}
 
-/// A fresh directory under the system temp directory, removed after `body`.
-func withTemporaryDirectory<R>(_ body: (URL) throws -> R) throws -> R {
-    let dir = FileManager.default.temporaryDirectory
+/// A fresh directory under the system temp directory (or /dev/shm when
+/// `preferMemory` and it is writable), removed after `body`.
+func withTemporaryDirectory<R>(preferMemory: Bool = false, _ body: (URL) throws -> R) throws -> R {
+    let base = preferMemory && access("/dev/shm", W_OK) == 0
+        ? URL(fileURLWithPath: "/dev/shm", isDirectory: true) : FileManager.default.temporaryDirectory
+    let dir = base
         .appendingPathComponent("renkei-store-\(UUID().uuidString)", isDirectory: true)
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -34,6 +37,17 @@ func openTestDatabase(in dir: URL, name: String = "db", options: DatabaseOptions
 
 /// UTF-8 bytes of a string, for readable keys.
 func b(_ s: String) -> [UInt8] { Array(s.utf8) }
+
+/// Number of this process's open file descriptors that point into `directory`.
+///
+/// Tests of other targets run in parallel in the same process and open files
+/// of their own, so only descriptors under the test's own directory count.
+func openFileDescriptorCount(under directory: URL) throws -> Int {
+    let prefix = directory.resolvingSymlinksInPath().path
+    return try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").filter { fd in
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + fd))?.hasPrefix(prefix) ?? false
+    }.count
+}
 
 /// Number of open file descriptors of this process.
 func openFileDescriptorCount() throws -> Int {
