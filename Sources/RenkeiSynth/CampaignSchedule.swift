@@ -12,7 +12,7 @@ func day(_ y: Int, _ m: Int, _ d: Int) -> Int {
 /// single "willingness" draw is compared with every round's uptake, so the
 /// people in a later, smaller round are mostly those of the earlier ones and
 /// dose counts fall off the way the real ones did.
-struct CampaignPhase: Sendable {
+final class CampaignPhase: Sendable {
     enum Shape: Sendable {
         /// Demand was held back by supply: the peak is mid-window.
         case middle
@@ -42,6 +42,26 @@ struct CampaignPhase: Sendable {
     let products: [(id: String, weight: Int)]
     /// Doses in the round: 2 for a primary series, 1 for a booster.
     let doses: Int
+    /// `start` as a date, for age calculations in the hot loop.
+    let startDate: LocalDate
+
+    init(name: String, start: Int, peakEnd: Int, end: Int, shape: Shape, tailPerMille: Int, uptake: [Int],
+         minAge: Int, maxAge: Int, requiresDoses: Int, minGapDays: Int, products: [(id: String, weight: Int)], doses: Int) {
+        self.name = name
+        self.start = start
+        self.peakEnd = peakEnd
+        self.end = end
+        self.shape = shape
+        self.tailPerMille = tailPerMille
+        self.uptake = uptake
+        self.minAge = minAge
+        self.maxAge = maxAge
+        self.requiresDoses = requiresDoses
+        self.minGapDays = minGapDays
+        self.products = products
+        self.doses = doses
+        self.startDate = LocalDate(daysSinceEpoch: start)
+    }
 
     @inline(__always)
     static func band(age: Int) -> Int {
@@ -160,38 +180,74 @@ enum CampaignSchedule {
     }
 }
 
+/// A catalog product with what the hot loop needs precomputed: its days of
+/// use as integers, its lots, its second-dose interval.
+final class CatalogEntry: Sendable {
+    let product: VaccineProduct
+    let fromDay: Int
+    let untilDay: Int
+    let lots: [String]
+    let isModerna: Bool
+    let isPfizer: Bool
+    let secondDoseInterval: Int
+
+    init(_ product: VaccineProduct) {
+        self.product = product
+        fromDay = product.usedFrom.daysSinceEpoch
+        untilDay = product.usedUntil.daysSinceEpoch
+        lots = LotNumbers.table[product.id]!
+        isModerna = product.manufacturer == "武田/モデルナ社"
+        isPfizer = product.manufacturer == "ファイザー社"
+        secondDoseInterval = CampaignSchedule.secondDoseInterval(productID: product.id)
+    }
+
+    @inline(__always)
+    func isInUse(onDay d: Int) -> Bool { fromDay <= d && d <= untilDay }
+
+    /// The lot in use around day `d`, give or take a neighbouring lot: lots
+    /// were shipped one after another over the product's period of use.
+    func lot(day d: Int, _ rng: inout SeededGenerator) -> String {
+        var i = (d - fromDay) * lots.count / (untilDay - fromDay + 1) + rng.between(-1...1)
+        i = max(0, min(lots.count - 1, i))
+        return lots[i]
+    }
+}
+
 /// Resolves product ids to catalog products once, and draws a product in use
 /// on a given day.
 struct ProductChooser: Sendable {
-    private let resolved: [[(product: VaccineProduct, weight: Int)]]
+    private let catalog: [CatalogEntry]
+    private let resolved: [[(entry: CatalogEntry, weight: Int)]]
 
     init(phases: [CampaignPhase]) {
+        let catalog = VaccineCatalog.products.map(CatalogEntry.init)
+        self.catalog = catalog
         resolved = phases.map { phase in
-            phase.products.map { entry in
+            phase.products.map { item in
                 // Every id in the schedule is in the catalog; checked by a test.
-                (VaccineCatalog.product(id: entry.id)!, entry.weight)
+                (catalog.first { $0.product.id == item.id }!, item.weight)
             }
         }
     }
 
     /// A product of phase `phaseIndex` in use on day `d`, weighted; failing
-    /// that, any catalog product in use that day; nil if none was.
-    func choose(phaseIndex: Int, day d: Int, preferModerna: Bool, _ rng: inout SeededGenerator) -> VaccineProduct? {
-        let date = LocalDate(daysSinceEpoch: d)
+    /// that, any catalog product in use that day (as
+    /// `VaccineCatalog.products(inUseOn:)` lists them); nil if none was.
+    func choose(phaseIndex: Int, day d: Int, preferModerna: Bool, _ rng: inout SeededGenerator) -> CatalogEntry? {
         let candidates = resolved[phaseIndex]
         var total = 0
-        for c in candidates where c.product.isInUse(on: date) { total += c.weight }
+        for c in candidates where c.entry.isInUse(onDay: d) {
+            if preferModerna && c.entry.isModerna { return c.entry }
+            total += c.weight
+        }
         if total > 0 {
-            if preferModerna, let m = candidates.first(where: { $0.product.manufacturer == "武田/モデルナ社" && $0.product.isInUse(on: date) }) {
-                return m.product
-            }
             var r = rng.below(total)
-            for c in candidates where c.product.isInUse(on: date) {
-                if r < c.weight { return c.product }
+            for c in candidates where c.entry.isInUse(onDay: d) {
+                if r < c.weight { return c.entry }
                 r -= c.weight
             }
         }
-        let inUse = VaccineCatalog.products(inUseOn: date)
+        let inUse = catalog.filter { $0.isInUse(onDay: d) }
         return inUse.isEmpty ? nil : rng.pick(inUse)
     }
 }
@@ -235,14 +291,4 @@ enum LotNumbers {
         }
         return result
     }()
-
-    /// The lot in use around day `d`, give or take a neighbouring lot.
-    static func lot(for product: VaccineProduct, day d: Int, _ rng: inout SeededGenerator) -> String {
-        let lots = table[product.id]!
-        let from = product.usedFrom.daysSinceEpoch
-        let span = product.usedUntil.daysSinceEpoch - from + 1
-        var i = (d - from) * lots.count / span + rng.between(-1...1)
-        i = max(0, min(lots.count - 1, i))
-        return lots[i]
-    }
 }

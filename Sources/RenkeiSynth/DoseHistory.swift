@@ -20,7 +20,7 @@ struct DoseHistoryBuilder: Sendable {
     private struct Event {
         let day: Int
         let doseNumber: Int
-        let product: VaccineProduct?
+        let product: CatalogEntry?
         let category: ImplementationCategory
         let institution: Institution
         let reasonNotVaccinated: String?
@@ -53,6 +53,7 @@ struct DoseHistoryBuilder: Sendable {
         // A regular clinic: most people go back to the same doctor.
         let homeClinic = rng.pick(context.institutions.clinics)
 
+        let turning12 = Self.dayTurning(12, dob: p.dob)
         var events: [Event] = []
         events.reserveCapacity(10)
         var doses = 0
@@ -62,7 +63,7 @@ struct DoseHistoryBuilder: Sendable {
             if phaseIndex == 0 && ageAtChildrenStart >= 12 { continue }
             if phaseIndex == 1 && ageAtChildrenStart < 12 { continue }
             guard doses >= phase.requiresDoses else { continue }
-            let ageAtStart = max(phase.minAge, p.dob.age(on: LocalDate(daysSinceEpoch: phase.start)))
+            let ageAtStart = max(phase.minAge, p.dob.age(on: phase.startDate))
             guard willingness < phase.uptake(age: ageAtStart) else { continue }
 
             var d: Int
@@ -72,7 +73,7 @@ struct DoseHistoryBuilder: Sendable {
             } else {
                 d = phase.sampleDay(start: phase.start, peakEnd: phase.peakEnd, &rng)
             }
-            d = max(d, Self.dayTurning(phase.minAge, dob: p.dob))
+            d = max(d, phase.minAge == 12 ? turning12 : Self.dayTurning(phase.minAge, dob: p.dob))
             if doses > 0 {
                 d = max(d, lastDoseDay + phase.minGapDays)
                 if phaseIndex == 2 && d < Self.fiveMonthRuleFrom { d = max(d, lastDoseDay + 183) }
@@ -100,11 +101,10 @@ struct DoseHistoryBuilder: Sendable {
             if phase.doses == 2 {
                 // About 1% stopped after a first dose (side effects, illness).
                 if rng.chance(perMille: 10) { continue }
-                let d2 = d + CampaignSchedule.secondDoseInterval(productID: product.id) + rng.below(8)
+                let d2 = d + product.secondDoseInterval + rng.below(8)
                 // Every later dose would come even later.
                 if d2 > p.lastDay { break phaseLoop }
-                let date2 = LocalDate(daysSinceEpoch: d2)
-                let product2 = product.isInUse(on: date2)
+                let product2 = product.isInUse(onDay: d2)
                     ? product : chooser.choose(phaseIndex: phaseIndex, day: d2, preferModerna: false, &rng)
                 guard let product2 else { continue }
                 doses += 1
@@ -158,10 +158,9 @@ struct DoseHistoryBuilder: Sendable {
         var certificateDay: Int?
         var certificateID: String?
         var passport: PassportDetails?
-        let given = events.filter { $0.product != nil }
         // rng.pick, not randomElement(using:): the standard library's choice
         // of algorithm is not promised to stay the same across versions.
-        if rng.chance(perMille: 5), !given.isEmpty {
+        if rng.chance(perMille: 5), case let given = events.filter({ $0.product != nil }), !given.isEmpty {
             let given = rng.pick(given)
             let issued = max(given.day + rng.between(1...60), Self.certificateStart)
             if issued <= p.lastDay {
@@ -187,35 +186,39 @@ struct DoseHistoryBuilder: Sendable {
             let screeningDoctor = e.institution.doctors.isEmpty
                 ? rng.pick(context.institutions.allDoctors) : rng.pick(e.institution.doctors)
             let imported = min(e.day + rng.skewedIndex(8), context.asOfDay)
-            var record = VaccinationRecord(
+            // Dose-only fields, decided before the record is built so that
+            // the record is constructed once, in place, never copied.
+            let entry = e.product
+            var vaccinatingDoctor: String?
+            var lot: String?
+            var microliters: Int?
+            var notes: String?
+            var certified = false
+            if let entry {
+                vaccinatingDoctor = rng.chance(perMille: 800) || e.institution.doctors.count < 2
+                    ? screeningDoctor : rng.pick(e.institution.doctors)
+                lot = entry.lot(day: e.day, &rng)
+                // Children under 12 had Pfizer's paediatric formulation, 0.2 mL.
+                microliters = age < 12 && entry.isPfizer ? 200 : entry.product.adultDoseMicroliters
+                if rng.chance(perMille: 5) { notes = "接種後30分経過観察" }
+                if let certificateDay, e.day <= certificateDay { certified = true }
+            }
+            out.append(VaccinationRecord(
                 fiscalYear: fiscalYear, addressNumber: p.addressNumber, vaccinationDate: date,
                 kind: CampaignSchedule.kind(onDay: e.day, age: age), doseNumber: e.doseNumber,
-                judgement: e.product == nil ? .screeningOnly : .vaccinated,
+                judgement: entry == nil ? .screeningOnly : .vaccinated,
                 ageAtVaccination: age, ageAtFiscalYearEnd: ageAtFiscalYearEnd,
                 // A month not yet reached at asOf has not been billed.
                 billingMonth: billing > context.asOfMonth ? nil : billing,
                 medicalInstitution: e.institution.name, place: e.institution.place,
                 implementationCategory: e.category, screeningDoctor: screeningDoctor,
-                vaccinationNumber: p.addressNumber.digits,
-                reasonNotVaccinated: e.reasonNotVaccinated,
-                vaccinatingMunicipality: municipality, vrsImportedOn: LocalDate(daysSinceEpoch: imported))
-            if let product = e.product {
-                record.vaccinatingDoctor = rng.chance(perMille: 800) || e.institution.doctors.count < 2
-                    ? screeningDoctor : rng.pick(e.institution.doctors)
-                record.manufacturer = product.manufacturer
-                record.productName = product.productName
-                record.vaccinePlatform = product.platform
-                record.lotNumber = LotNumbers.lot(for: product, day: e.day, &rng)
-                // Children under 12 had Pfizer's paediatric formulation, 0.2 mL.
-                record.doseMicroliters = age < 12 && product.manufacturer == "ファイザー社" ? 200 : product.adultDoseMicroliters
-                if rng.chance(perMille: 5) { record.notes = "接種後30分経過観察" }
-                if let certificateDay, e.day <= certificateDay {
-                    record.certificateID = certificateID
-                    record.certificateIssuedOn = LocalDate(daysSinceEpoch: certificateDay)
-                    record.passport = passport
-                }
-            }
-            out.append(record)
+                vaccinatingDoctor: vaccinatingDoctor, vaccinationNumber: p.addressNumber.digits,
+                manufacturer: entry?.product.manufacturer, lotNumber: lot, doseMicroliters: microliters,
+                reasonNotVaccinated: e.reasonNotVaccinated, notes: notes,
+                vaccinatingMunicipality: municipality, vrsImportedOn: LocalDate(daysSinceEpoch: imported),
+                vaccinePlatform: entry?.product.platform, productName: entry?.product.productName,
+                passport: certified ? passport : nil, certificateID: certified ? certificateID : nil,
+                certificateIssuedOn: certified ? certificateDay.map { LocalDate(daysSinceEpoch: $0) } : nil))
         }
         return out
     }

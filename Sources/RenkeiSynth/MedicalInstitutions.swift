@@ -1,12 +1,19 @@
 import RenkeiCore
 
 /// A place that gave vaccinations, with its doctors.
-struct Institution: Sendable {
+/// A class so that passing one around the hot loop costs one retain.
+final class Institution: Sendable {
     /// 実施医療機関
     let name: String
     /// 実施場所
     let place: String
     let doctors: [String]
+
+    init(name: String, place: String, doctors: [String]) {
+        self.name = name
+        self.place = place
+        self.doctors = doctors
+    }
 }
 
 /// Hospitals, clinics, mass-vaccination sites, workplaces and care homes of
