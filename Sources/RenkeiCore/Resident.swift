@@ -119,12 +119,19 @@ public enum TextRules {
             if required { throw ValidationError(field, .required, "is required") }
             return
         }
-        guard text.count <= maxCharacters else {
+        // A character is at least one UTF-8 byte, so only long texts need counting.
+        guard text.utf8.count <= maxCharacters || text.count <= maxCharacters else {
             throw ValidationError(field, .length, "must be at most \(maxCharacters) characters")
         }
-        for scalar in text.unicodeScalars where scalar.properties.generalCategory == .control {
-            _ = scalar
-            throw ValidationError(field, .format, "must not contain control characters")
+        // Control characters (Cc) are U+0000–U+001F and U+007F–U+009F: a byte
+        // scan finds them without Unicode property lookups (U+0080–U+009F are
+        // encoded as 0xC2 0x80–0x9F).
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            if byte < 0x20 || byte == 0x7F || (previous == 0xC2 && byte >= 0x80 && byte <= 0x9F) {
+                throw ValidationError(field, .format, "must not contain control characters")
+            }
+            previous = byte
         }
     }
 

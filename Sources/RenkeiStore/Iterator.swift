@@ -13,7 +13,10 @@ public final class KeyValueIterator {
     private let readOptions: OpaquePointer?
     private let family: ColumnFamily
     private let prefix: [UInt8]
-    // Only an all-0xFF prefix has no upper bound; then keys are checked by hand.
+    // The C API keeps a Slice pointing at the bound, not a copy: the bytes
+    // must live as long as the read options. Freed in deinit.
+    private let upperBound: UnsafeMutableRawBufferPointer?
+    // Keys are also checked by hand: cheap, and an all-0xFF prefix has no bound.
     private let checkPrefix: Bool
     private var started = false
     private var finished = false
@@ -29,20 +32,22 @@ public final class KeyValueIterator {
             // makeIterator cannot throw; report the problem on the first next().
             self.raw = nil
             self.readOptions = nil
+            self.upperBound = nil
             self.checkPrefix = false
             self.pendingError = error
             return
         }
         let options = rocksdb_readoptions_create()!
         if let bound = prefixSuccessor(prefix) {
-            // RocksDB copies the bound into the read options.
-            withCBytes(bound) { b, len in
-                rocksdb_readoptions_set_iterate_upper_bound(options, b, len)
-            }
-            self.checkPrefix = false
+            let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: bound.count, alignment: 1)
+            storage.copyBytes(from: bound)
+            rocksdb_readoptions_set_iterate_upper_bound(
+                options, storage.baseAddress!.assumingMemoryBound(to: CChar.self), bound.count)
+            self.upperBound = storage
         } else {
-            self.checkPrefix = !prefix.isEmpty
+            self.upperBound = nil
         }
+        self.checkPrefix = !prefix.isEmpty
         self.readOptions = options
         self.raw = rocksdb_create_iterator_cf(owner.raw, options, cfHandle)
     }
@@ -50,6 +55,7 @@ public final class KeyValueIterator {
     deinit {
         if let raw { rocksdb_iter_destroy(raw) }
         if let readOptions { rocksdb_readoptions_destroy(readOptions) }
+        upperBound?.deallocate()
         // `family` (and through it the database) is released after this.
     }
 

@@ -29,7 +29,7 @@ struct NodeOptions: ParsableArguments {
     }
 
     func openStore() throws -> NodeStore {
-        do {
+        do throws(NodeError) {
             return try NodeStore.open(NodeDirectory(data), options: NodeStoreOptions(masterKey: masterKeySource), logger: logger())
         } catch {
             throw CLIFailure(error.description, exitCode: error.code == .notInitialized ? .failure : .failure)
@@ -57,7 +57,7 @@ enum CLILogging {
 
 /// Parses a municipality code argument with a message naming the option.
 func municipalityCode(_ text: String, option: String = "--code") throws -> MunicipalityCode {
-    do {
+    do throws(RenkeiCore.ValidationError) {
         return try MunicipalityCode(text)
     } catch {
         throw ValidationError("\(option): \(error.message)")

@@ -38,7 +38,7 @@ struct ExportCommand: ParsableCommand {
                 let code = try municipalityCode(code)
                 let store = try node.openStore()
                 let partition: TenantPartition
-                do { partition = try store.tenant(code) } catch {
+                do throws(NodeError) { partition = try store.tenant(code) } catch {
                     throw CLIFailure(error.description, exitCode: CLIFailure.notFound)
                 }
                 let count = try VaccinationExporter(partition: partition, logger: node.logger())

@@ -41,7 +41,7 @@ struct GenCommand: ParsableCommand {
         try reportingFailures {
             let code = try municipalityCode(code)
             let asOfDate: LocalDate
-            do { asOfDate = try LocalDate(parsing: asOf) } catch { throw ValidationError("--as-of: \(error.message)") }
+            do throws(RenkeiCore.ValidationError) { asOfDate = try LocalDate(parsing: asOf) } catch { throw ValidationError("--as-of: \(error.message)") }
             let encoding = TextEncoding(name: encoding)!
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             let residents = try CSVWriter(path: out + "/residents.csv", encoding: encoding)

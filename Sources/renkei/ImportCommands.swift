@@ -46,14 +46,14 @@ struct ImportCommand: ParsableCommand {
             let code = try municipalityCode(code)
             let store = try node.openStore()
             let partition: TenantPartition
-            do {
+            do throws(NodeError) {
                 partition = try store.tenant(code)
             } catch {
                 throw CLIFailure("\(error.description); add it with: renkei tenant add --data \(node.data) --code \(code) --name NAME")
             }
             let display = ProgressDisplay(mode: progress)
             let report: ImportReport
-            do {
+            do throws(ImportError) {
                 report = try body(partition) { p in
                     if p.phase == .writing && progress == .lines {
                         // One line per durable batch: what is printed is stored.

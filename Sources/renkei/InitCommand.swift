@@ -18,7 +18,7 @@ struct InitCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let logger = node.logger()
-            do {
+            do throws(NodeError) {
                 let manifest = try NodeStore.initialize(at: NodeDirectory(node.data), masterKey: node.masterKeySource, logger: logger)
                 print("initialized node \(manifest.nodeID) in \(node.data)")
                 print("master key fingerprint: \(manifest.masterKeyFingerprint)")

@@ -31,14 +31,14 @@ struct ResidentCommand: ParsableCommand {
                 let code = try municipalityCode(code)
                 let text = number ?? (readLine(strippingNewline: true) ?? "")
                 let number: IndividualNumber
-                do {
+                do throws(RenkeiCore.ValidationError) {
                     number = try IndividualNumber(text.trimmingCharacters(in: .whitespaces))
                 } catch {
                     throw CLIFailure("--number: \(error.message)", exitCode: .validationFailure)
                 }
                 let store = try node.openStore()
                 let file: ResidentFile?
-                do {
+                do throws(NodeError) {
                     file = try store.tenant(code).residentFile(number: number)
                 } catch {
                     throw CLIFailure(error.description, exitCode: error.code == .tenantNotFound ? CLIFailure.notFound : .failure)

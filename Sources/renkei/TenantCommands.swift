@@ -23,7 +23,7 @@ struct TenantCommand: ParsableCommand {
             try reportingFailures {
                 let code = try municipalityCode(code)
                 let store = try node.openStore()
-                do {
+                do throws(NodeError) {
                     let info = try store.addTenant(code, name: name)
                     print("added tenant \(info.code) \(info.name)")
                 } catch {
@@ -73,7 +73,7 @@ struct TenantCommand: ParsableCommand {
                     throw CLIFailure("--confirm must repeat the code \(code) exactly; nothing was deleted", exitCode: .validationFailure)
                 }
                 let store = try node.openStore()
-                do {
+                do throws(NodeError) {
                     try store.deleteTenant(code)
                     print("deleted tenant \(code): keys destroyed, column families dropped")
                 } catch {

@@ -80,11 +80,13 @@ import RenkeiCore
         try Renkei.run(["import", "residents", "--data", node, "--code", "322016", d.path + "/gen/residents.csv"])
         let before = try Renkei.run(["tenant", "list", "--data", node]).stdout
 
-        var lines = try String(contentsOfFile: d.path + "/gen/residents.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+        // The writer ends records with CRLF, which Swift treats as one Character.
+        var lines = try String(contentsOfFile: d.path + "/gen/residents.csv", encoding: .utf8)
+            .components(separatedBy: "\r\n").filter { !$0.isEmpty }
         var fields = lines[4].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         fields[4] = "1999-13-01"
         lines[4] = fields.joined(separator: ",")
-        try (lines.joined(separator: "\n") + "\n").write(toFile: d.path + "/bad-date.csv", atomically: true, encoding: .utf8)
+        try (lines.joined(separator: "\r\n") + "\r\n").write(toFile: d.path + "/bad-date.csv", atomically: true, encoding: .utf8)
         let badDate = try Renkei.run(["import", "residents", "--data", node, "--code", "322016", d.path + "/bad-date.csv"])
         #expect(badDate.exitCode == 2)
         #expect(badDate.stderr.contains("line 5") && badDate.stderr.contains("生年月日"), "\(badDate.stderr)")

@@ -182,3 +182,19 @@ func sampleVaccination() throws -> VaccinationRecord {
         }
     }
 }
+
+@Suite struct TextRuleTests {
+    @Test func controlCharactersAndLengthsAreCaught() {
+        let f = FieldName("address", "住所")
+        for bad in ["松江\u{0007}市", "a\u{7F}", "東\u{85}京", "line\nbreak"] {
+            do { try TextRules.check(bad, field: f, maxCharacters: 50); Issue.record("accepted a control character") } catch {
+                #expect(error.rule == .format)
+            }
+        }
+        // U+00A0 and above are not control characters.
+        #expect((try? TextRules.check("松江市\u{A0}末次町…①", field: f, maxCharacters: 50)) != nil)
+        // Multi-byte text is limited by characters, not bytes.
+        #expect((try? TextRules.check(String(repeating: "松", count: 50), field: f, maxCharacters: 50)) != nil)
+        #expect((try? TextRules.check(String(repeating: "松", count: 51), field: f, maxCharacters: 50)) == nil)
+    }
+}

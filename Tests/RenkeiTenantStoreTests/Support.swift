@@ -16,7 +16,7 @@ final class TemporaryNode {
         try NodeStore.initialize(at: directory, logger: logger)
     }
 
-    func open(_ options: NodeStoreOptions = .init()) throws -> NodeStore {
+    func open(_ options: NodeStoreOptions = .init()) throws(NodeError) -> NodeStore {
         try NodeStore.open(directory, options: options, logger: logger)
     }
 
@@ -43,15 +43,3 @@ func allFiles(under path: String) -> [String] {
     return result
 }
 
-extension Array where Element == UInt8 {
-    func contains(subsequence needle: [UInt8]) -> Bool {
-        guard !needle.isEmpty, needle.count <= count else { return false }
-        let first = needle[0]
-        var i = 0
-        while i <= count - needle.count {
-            if self[i] == first && Array(self[i..<(i + needle.count)]) == needle { return true }
-            i += 1
-        }
-        return false
-    }
-}

@@ -86,13 +86,13 @@ import RenkeiSynth
         #expect(files.contains { $0.hasSuffix(".sst") }, "the scan must cover SST files")
         #expect(files.contains { $0.hasSuffix(".log") }, "the scan must cover the WAL")
         for file in files {
-            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
             for needle in needles {
-                #expect(!bytes.contains(subsequence: needle), "plaintext personal data in \(file)")
+                #expect(bytes.range(of: Data(needle)) == nil, "plaintext personal data in \(file)")
             }
         }
         // The scan itself works: the same needles are found in a plaintext encoding.
-        #expect(generated[0].resident.encoded().contains(subsequence: needles[0]))
+        #expect(Data(generated[0].resident.encoded()).range(of: Data(needles[0])) != nil)
     }
 }
 
