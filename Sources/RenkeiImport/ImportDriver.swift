@@ -13,7 +13,7 @@ import RenkeiTenantStore
 /// file and stores it in atomic, synced batches. A crash in pass 2 leaves a
 /// prefix of whole batches; running the same import again completes it,
 /// because rows equal to stored ones are left untouched.
-struct ImportDriver<Row> {
+struct ImportDriver<Row: Sendable> {
     let path: String
     let options: ImportOptions
     let required: [String]
@@ -22,7 +22,7 @@ struct ImportDriver<Row> {
     let kind: String
 
     /// Parses one record; a rule violation is thrown as `ValidationError`.
-    let parse: (CSVHeader, CSVRecord) throws(ValidationError) -> Row
+    let parse: @Sendable (CSVHeader, CSVRecord) throws(ValidationError) -> Row
     /// Checks a batch of parsed rows against file-wide state and the store;
     /// returns errors by index within the batch.
     let check: ([(line: Int, row: Row)]) throws(NodeError) -> [RowError]
@@ -37,7 +37,7 @@ struct ImportDriver<Row> {
         var errors: [RowError] = []
         var badRows = 0
         var rows = 0
-        try readBatches(phase: .validating, progress: progress) { batch, reader throws(ImportError) in
+        try readBatches(phase: .validating, progress: progress) { batch, bytesRead, totalBytes throws(ImportError) in
             rows += batch.count
             let found: [RowError]
             do {
@@ -51,7 +51,7 @@ struct ImportDriver<Row> {
                 if errors.count < options.maxReportedErrors { errors.append(error) }
             }
             progress(ImportProgress(phase: .validating, rowsDone: rows, rowsCommitted: 0,
-                                    bytesRead: reader.bytesRead, totalBytes: reader.totalBytes))
+                                    bytesRead: bytesRead, totalBytes: totalBytes))
         }
         guard badRows == 0 else {
             logger.warning("import rejected", metadata: ["kind": "\(kind)", "rows": "\(rows)", "bad-rows": "\(badRows)"])
@@ -68,7 +68,7 @@ struct ImportDriver<Row> {
         }
         var outcome = WriteOutcome()
         var committed = 0
-        try readBatches(phase: .writing, progress: progress) { batch, reader throws(ImportError) in
+        try readBatches(phase: .writing, progress: progress) { batch, bytesRead, totalBytes throws(ImportError) in
             var parsed: [Row] = []
             parsed.reserveCapacity(batch.count)
             for item in batch {
@@ -86,7 +86,7 @@ struct ImportDriver<Row> {
             }
             committed += parsed.count
             progress(ImportProgress(phase: .writing, rowsDone: committed, rowsCommitted: committed,
-                                    bytesRead: reader.bytesRead, totalBytes: reader.totalBytes))
+                                    bytesRead: bytesRead, totalBytes: totalBytes))
         }
         let seconds = (ContinuousClock.now - started) / .seconds(1)
         logger.info("import done", metadata: [
@@ -96,60 +96,23 @@ struct ImportDriver<Row> {
         return ImportReport(rows: rows, outcome: outcome, seconds: seconds)
     }
 
-    private struct Item {
-        let line: Int
-        let row: Row?
-        let error: RowError?
-    }
-
     private func readBatches(
         phase: ImportProgress.Phase, progress: (ImportProgress) -> Void,
-        _ body: ([Item], CSVReader) throws(ImportError) -> Void
+        _ body: ([ImportItem<Row>], _ bytesRead: Int, _ totalBytes: Int?) throws(ImportError) -> Void
     ) throws(ImportError) {
-        let reader: CSVReader
-        let header: CSVHeader
-        do {
-            reader = try CSVReader(path: path, encoding: options.encoding)
-            guard let first = try reader.next() else {
-                throw CSVError(.header, "the file is empty: a header row is required", line: 1)
-            }
-            header = try CSVHeader(first, required: required, optional: optional)
-        } catch {
-            throw unreadable(error)
-        }
-        var batch: [Item] = []
-        batch.reserveCapacity(options.batchRows)
-        while true {
-            let record: CSVRecord?
-            do {
-                record = try reader.next()
-            } catch {
-                throw unreadable(error)
-            }
-            guard let record else { break }
-            if record.fields.count != header.names.count {
-                batch.append(Item(line: record.line, row: nil, error: RowError(
-                    line: record.line, field: "row", rule: "columnCount",
-                    message: "has \(record.fields.count) fields; the header has \(header.names.count)")))
-            } else {
-                do {
-                    batch.append(Item(line: record.line, row: try parse(header, record), error: nil))
-                } catch {
-                    batch.append(Item(line: record.line, row: nil, error: RowError(
-                        line: record.line, field: error.field, rule: error.rule.rawValue, message: error.message)))
-                }
-            }
-            if batch.count == options.batchRows {
-                try body(batch, reader)
-                batch.removeAll(keepingCapacity: true)
+        // Two batches in flight: one being parsed, one being checked or stored.
+        let queue = BatchQueue<ProducedBatch<Row>>(capacity: 2)
+        BatchProducer(path: path, encoding: options.encoding, required: required, optional: optional,
+                      batchRows: options.batchRows, parse: parse, queue: queue).start()
+        defer { queue.cancel() }
+        while let produced = queue.take() {
+            switch produced {
+            case .batch(let items, let bytesRead, let totalBytes):
+                try body(items, bytesRead, totalBytes)
+            case .failure(let error):
+                throw error
             }
         }
-        if !batch.isEmpty { try body(batch, reader) }
-    }
-
-    private func unreadable(_ error: any Error) -> ImportError {
-        ImportError(code: .unreadable, message: "\(path): cannot be read as \(options.encoding.rawValue) CSV: \(error); nothing was stored",
-                    rowErrors: [], badRowCount: 0, cause: error)
     }
 
     private func fileFingerprint() throws(ImportError) -> [Int] {

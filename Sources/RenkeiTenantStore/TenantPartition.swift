@@ -216,13 +216,13 @@ public struct TenantPartition: Sendable {
         return try writeLock.mutex.withLock { _ throws(NodeError) -> WriteOutcome in
             let rks = residents.map { residentKey($0.addressNumber) }
             let nks = residents.map { numberKey($0.individualNumber) }
-            var seenNumbers = Set<[UInt8]>()
-            var seenResidents = Set<[UInt8]>()
+            var seenNumbers = Set<Token>()
+            var seenResidents = Set<Token>()
             for (i, (rk, nk)) in zip(rks, nks).enumerated() {
-                guard seenResidents.insert(rk).inserted else {
+                guard seenResidents.insert(Token(rk)).inserted else {
                     throw NodeError(.conflict, "row \(i + 1) of the batch repeats a 宛名番号 of an earlier row")
                 }
-                guard seenNumbers.insert(nk).inserted else {
+                guard seenNumbers.insert(Token(nk)).inserted else {
                     throw NodeError(.conflict, "row \(i + 1) of the batch repeats a 個人番号 of an earlier row")
                 }
             }
@@ -276,13 +276,13 @@ public struct TenantPartition: Sendable {
             let residentsPresent = try storage { try db.multiGet(rks, in: residentsCF) }
             var keys: [[UInt8]] = []
             keys.reserveCapacity(records.count)
-            var seen = Set<[UInt8]>()
+            var seen = Set<Token>()
             for i in records.indices {
                 guard residentsPresent[i] != nil else {
                     throw NodeError(.conflict, "row \(i + 1) of the batch: no resident with its 宛名番号 in tenant \(code)")
                 }
                 let key = vaccinationKey(records[i], residentKey: rks[i])
-                guard seen.insert(key).inserted else {
+                guard seen.insert(Token(key)).inserted else {
                     throw NodeError(.conflict, "row \(i + 1) of the batch repeats the 宛名番号, 接種・予診日 and 接種回数 of an earlier row")
                 }
                 keys.append(key)
@@ -385,5 +385,15 @@ enum TenantCounter {
         writer.int(counts.residents)
         writer.int(counts.vaccinations)
         batch.put(key(code), writer.bytes, in: meta)
+    }
+}
+
+/// A record key as a hashable value: hashing `[UInt8]` feeds the hasher byte
+/// by byte, which showed up in import profiles.
+struct Token: Hashable {
+    let bytes: [UInt8]
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 }

@@ -29,6 +29,9 @@ struct ResidentCommand: ParsableCommand {
         func run() throws {
             try reportingFailures {
                 let code = try municipalityCode(code)
+                if number == nil, isatty(STDIN_FILENO) == 1 {
+                    FileHandle.standardError.write(Data("個人番号: ".utf8))
+                }
                 let text = number ?? (readLine(strippingNewline: true) ?? "")
                 let number: IndividualNumber
                 do throws(RenkeiCore.ValidationError) {
