@@ -11,6 +11,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // Debian's librocksdb-dev 7.8.3, through its C API.
@@ -28,6 +30,16 @@ let package = Package(
             name: "RenkeiCrypto",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Federation CA, node certificates, revocation list, signed directory.
+        .target(
+            name: "RenkeiPKI",
+            dependencies: [
+                "RenkeiCore", "RenkeiCrypto",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
         // RFC 4180 CSV reading and writing, UTF-8 and CP932.
@@ -53,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "renkei",
             dependencies: [
-                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport",
+                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -61,6 +73,7 @@ let package = Package(
         .testTarget(name: "RenkeiCoreTests", dependencies: ["RenkeiCore"]),
         .testTarget(name: "RenkeiStoreTests", dependencies: ["RenkeiStore"]),
         .testTarget(name: "RenkeiCryptoTests", dependencies: ["RenkeiCrypto"]),
+        .testTarget(name: "RenkeiPKITests", dependencies: ["RenkeiPKI", "RenkeiCore"]),
         .testTarget(name: "RenkeiCSVTests", dependencies: ["RenkeiCSV"]),
         .testTarget(name: "RenkeiSynthTests", dependencies: ["RenkeiSynth"]),
         .testTarget(

@@ -16,6 +16,7 @@ struct Renkei: ParsableCommand {
         subcommands: [
             InitCommand.self, TenantCommand.self, GenCommand.self, ImportCommand.self,
             ResidentCommand.self, ExportCommand.self, BenchCommand.self,
+            CACommand.self, DirectoryCommand.self,
         ]
     )
 }
