@@ -73,7 +73,14 @@ let package = Package(
         .testTarget(name: "RenkeiCoreTests", dependencies: ["RenkeiCore"]),
         .testTarget(name: "RenkeiStoreTests", dependencies: ["RenkeiStore"]),
         .testTarget(name: "RenkeiCryptoTests", dependencies: ["RenkeiCrypto"]),
-        .testTarget(name: "RenkeiPKITests", dependencies: ["RenkeiPKI", "RenkeiCore"]),
+        .testTarget(
+            name: "RenkeiPKITests",
+            dependencies: [
+                "RenkeiPKI", "RenkeiCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
         .testTarget(name: "RenkeiCSVTests", dependencies: ["RenkeiCSV"]),
         .testTarget(name: "RenkeiSynthTests", dependencies: ["RenkeiSynth"]),
         .testTarget(
