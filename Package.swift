@@ -86,6 +86,10 @@ let package = Package(
             name: "RenkeiImportTests",
             dependencies: ["RenkeiImport", "RenkeiTenantStore", "RenkeiSynth", "RenkeiCSV"]
         ),
+        .testTarget(name: "RenkeiWireTests", dependencies: [
+            "RenkeiWire",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .testTarget(
             name: "RenkeiCLITests",
             dependencies: ["RenkeiCore", "RenkeiCSV", "RenkeiTenantStore", "RenkeiSynth"]
