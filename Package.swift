@@ -13,6 +13,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // Debian's librocksdb-dev 7.8.3, through its C API.
@@ -62,6 +65,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The peer protocol contract (package renkei.v1): the .proto files
+        // under Protos/ and the Swift generated from them by
+        // Ops/generate-protos.sh (committed under Generated/).
+        .target(
+            name: "RenkeiWire",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Protos"]
+        ),
         .executableTarget(
             name: "renkei",
             dependencies: [
@@ -91,6 +106,10 @@ let package = Package(
             name: "RenkeiImportTests",
             dependencies: ["RenkeiImport", "RenkeiTenantStore", "RenkeiSynth", "RenkeiCSV"]
         ),
+        .testTarget(name: "RenkeiWireTests", dependencies: [
+            "RenkeiWire",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .testTarget(
             name: "RenkeiCLITests",
             dependencies: ["RenkeiCore", "RenkeiCSV", "RenkeiTenantStore", "RenkeiSynth"]
