@@ -261,8 +261,14 @@ public final class NodeStore: Sendable {
                 _ = try storage { try db.createColumnFamily(named: name) }
             }
             let info = TenantInfo(code: code, name: name, createdAt: Date().ISO8601Format())
+            let encoded: Data
+            do {
+                encoded = try JSONEncoder().encode(info)
+            } catch {
+                throw NodeError(.invalidArgument, "cannot encode the entry of tenant \(code)", cause: error)
+            }
             let batch = WriteBatch()
-            batch.put(Self.tenantKey(code), Array((try? JSONEncoder().encode(info)) ?? Data()), in: meta)
+            batch.put(Self.tenantKey(code), Array(encoded), in: meta)
             TenantCounter.put(TenantCounts(), code: code, meta: meta, into: batch)
             try storage { try db.write(batch, sync: true) }
             let partition = try partition(for: info)
