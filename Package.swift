@@ -138,6 +138,7 @@ let package = Package(
                 "RenkeiPeer", "RenkeiCore", "RenkeiPKI", "RenkeiTenantStore", "RenkeiWire", "RenkeiSynth",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
             ]
