@@ -66,7 +66,8 @@ final class Mutexed: @unchecked Sendable {
             dataDir = store.directory.root
         }
         let port = Int.random(in: 20_000...60_000)
-        let directory = try fed.signDirectory([matsue: (port, matsueCert)])
+        // Hamada is (wrongly) listed at the Matsue node, whose certificate carries only 322016.
+        let directory = try fed.signDirectory([matsue: (port, matsueCert), hamada: (port, matsueCert)])
         let nodeConfigPath = fed.dir.file("matsue-node.json")
         try fed.config("matsue", data: dataDir, directory: directory, port: port).write(to: nodeConfigPath)
         let izumoConfigPath = fed.dir.file("izumo-node.json")
@@ -104,6 +105,12 @@ final class Mutexed: @unchecked Sendable {
         let (badCode, _, badErr) = try RenkeiBinary.run(args + ["123456789012"])
         #expect(badCode != 0 && badCode != 3)
         #expect(badErr.contains("check digit"))
+
+        let (misCode, _, misErr) = try RenkeiBinary.run(
+            ["inquire", "transfer", "--config", izumoConfigPath, "--as", "322032", "--from", "322024", "--number", person.resident.individualNumber.digits])
+        #expect(misCode == 1)
+        #expect(misErr.contains("does not carry municipality code 322024"))
+        #expect(misErr.contains("the number was not sent"))
 
         node.terminate()  // SIGTERM
         node.waitUntilExit()
