@@ -89,6 +89,7 @@ public enum TransferInquiryClient {
         } catch {
             throw PeerError(.invalidInput, error.message)
         }
+        try checkOwnCertificate(carries: inquiry.requester, config: config)
         let failures = HandshakeFailureLog()
         let transport = try makeTransport(route: route, config: config, trust: trust, failures: failures)
         let request = inquiry.request()
@@ -115,6 +116,24 @@ public enum TransferInquiryClient {
         case .match where response.hasMatch: return response
         case .noMatch: return response
         default: throw PeerError(.protocolViolation, "the provider's answer has no valid outcome")
+        }
+    }
+
+    /// Refuses to ask in the name of a municipality our own certificate does
+    /// not carry: the provider would deny it, after the number had travelled.
+    static func checkOwnCertificate(carries requester: MunicipalityCode, config: NodeConfig) throws(PeerError) {
+        guard let bytes = FileManager.default.contents(atPath: config.certificatePath) else {
+            throw PeerError(.tlsMaterial, "cannot read the node certificate \(config.certificatePath)")
+        }
+        let info: PeerCertificateInfo
+        do throws(PKIError) {
+            info = try PeerCertificateInfo(bytes: Array(bytes), source: config.certificatePath)
+        } catch {
+            throw PeerError(.tlsMaterial, error.message, cause: error)
+        }
+        guard info.carries(requester) else {
+            throw PeerError(.invalidInput,
+                "--as \(requester): this node's certificate carries \(info.municipalityCodes.map(\.rawValue).joined(separator: ", ")), not \(requester); nothing was sent")
         }
     }
 

@@ -93,10 +93,22 @@ import Testing
     @Test func requesterCodeNotInClientCertificateIsDenied() async throws {
         let number = matsuePeople[0].resident.individualNumber
         try await withProvider(fed.config("shared"), store: store, metrics: metrics) { port in
-            // Izumo's certificate asking in Hamada's name.
-            let error = await peerError { _ = try await ask(matsue, number, as: hamada, port: port) }
-            #expect(error?.code == .rpc)
-            #expect(error.flatMap(rpcCode) == .permissionDenied)
+            // Izumo's certificate asking in Hamada's name: the typed client refuses locally...
+            let local = await peerError { _ = try await ask(matsue, number, as: hamada, port: port) }
+            #expect(local?.code == .invalidInput)
+            #expect(metrics.snapshot.inquiriesReceived == 0)
+            // ...and the provider denies it when sent anyway.
+            let config = fed.config("izumo", directory: try directory(port: port))
+            let route = try PeerRoute.lookUp(matsue, config: config, trust: try PeerTrust.load(config).trust)
+            await #expect(throws: RPCError.self) {
+                do {
+                    _ = try await rawInquire(request(number: number.digits, requester: hamada), route: route, config: config)
+                } catch let error as RPCError {
+                    #expect(error.code == .permissionDenied)
+                    #expect(error.message.hasPrefix("requester_code: "))
+                    throw error
+                }
+            }
         }
         #expect(metrics.snapshot.denied == 1)
         #expect(metrics.snapshot.lookups == 0)
