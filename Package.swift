@@ -16,6 +16,10 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
     ],
     targets: [
         // Debian's librocksdb-dev 7.8.3, through its C API.
@@ -77,11 +81,29 @@ let package = Package(
             ],
             exclude: ["Protos"]
         ),
+        // The peer layer: the node's gRPC server over mutual TLS, the
+        // provider's decision logic and the requester's client.
+        .target(
+            name: "RenkeiPeer",
+            dependencies: [
+                "RenkeiCore", "RenkeiPKI", "RenkeiTenantStore", "RenkeiWire",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
         .executableTarget(
             name: "renkei",
             dependencies: [
-                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI",
+                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI", "RenkeiPeer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -110,6 +132,22 @@ let package = Package(
             "RenkeiWire",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
+        .testTarget(
+            name: "RenkeiPeerTests",
+            dependencies: [
+                "RenkeiPeer", "RenkeiCore", "RenkeiPKI", "RenkeiTenantStore", "RenkeiWire", "RenkeiSynth",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
         .testTarget(
             name: "RenkeiCLITests",
             dependencies: ["RenkeiCore", "RenkeiCSV", "RenkeiTenantStore", "RenkeiSynth"]

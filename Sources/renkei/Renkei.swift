@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct Renkei: ParsableCommand {
+struct Renkei: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "renkei",
         abstract: "Renkei (連携): municipal vaccination-record nodes — encrypted, partitioned, exchanging over mutual TLS.",
@@ -17,6 +17,7 @@ struct Renkei: ParsableCommand {
             InitCommand.self, TenantCommand.self, GenCommand.self, ImportCommand.self,
             ResidentCommand.self, ExportCommand.self, BenchCommand.self,
             CACommand.self, DirectoryCommand.self,
+            NodeCommand.self, InquireCommand.self,
         ]
     )
 }

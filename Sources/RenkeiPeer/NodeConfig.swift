@@ -1,0 +1,124 @@
+import Foundation
+
+/// The configuration of a node process (`renkei node --config FILE`), read
+/// from JSON. Relative paths are resolved against the configuration file's
+/// directory.
+public struct NodeConfig: Sendable, Codable, Equatable {
+    /// The node data directory (`renkei init --data`).
+    public var dataDirectory: String
+    /// The address the peer API listens on.
+    public var listenHost: String
+    /// The port the peer API listens on (0: any free port).
+    public var listenPort: Int
+    /// The node's certificate (PEM), issued by the federation CA.
+    public var certificatePath: String
+    /// The node's private key (PEM, 0600).
+    public var privateKeyPath: String
+    /// The federation CA certificate (PEM): the only trust anchor.
+    public var caCertificatePath: String
+    /// The signed revocation list, if the federation publishes one.
+    public var revocationListPath: String?
+    /// The signed federation directory.
+    public var directoryPath: String
+    /// Limits of the peer API.
+    public var limits: Limits
+
+    /// Limits of the peer API.
+    public struct Limits: Sendable, Codable, Equatable {
+        /// Largest message accepted, either direction (the contract's 4 MiB).
+        public var maxMessageBytes: Int
+        /// Concurrent HTTP/2 streams per connection.
+        public var maxConcurrentStreams: Int
+        /// Deadline of an outgoing unary inquiry, in seconds.
+        public var callTimeoutSeconds: Double
+
+        public init(maxMessageBytes: Int = 4 * 1024 * 1024, maxConcurrentStreams: Int = 64, callTimeoutSeconds: Double = 10) {
+            self.maxMessageBytes = maxMessageBytes
+            self.maxConcurrentStreams = maxConcurrentStreams
+            self.callTimeoutSeconds = callTimeoutSeconds
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = Limits()
+            maxMessageBytes = try c.decodeIfPresent(Int.self, forKey: .maxMessageBytes) ?? d.maxMessageBytes
+            maxConcurrentStreams = try c.decodeIfPresent(Int.self, forKey: .maxConcurrentStreams) ?? d.maxConcurrentStreams
+            callTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .callTimeoutSeconds) ?? d.callTimeoutSeconds
+        }
+    }
+
+    public init(dataDirectory: String, listenHost: String = "127.0.0.1", listenPort: Int = 7443,
+                certificatePath: String, privateKeyPath: String, caCertificatePath: String,
+                revocationListPath: String? = nil, directoryPath: String, limits: Limits = Limits()) {
+        self.dataDirectory = dataDirectory
+        self.listenHost = listenHost
+        self.listenPort = listenPort
+        self.certificatePath = certificatePath
+        self.privateKeyPath = privateKeyPath
+        self.caCertificatePath = caCertificatePath
+        self.revocationListPath = revocationListPath
+        self.directoryPath = directoryPath
+        self.limits = limits
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case dataDirectory, listenHost, listenPort, certificatePath, privateKeyPath
+        case caCertificatePath, revocationListPath, directoryPath, limits
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        dataDirectory = try c.decode(String.self, forKey: .dataDirectory)
+        listenHost = try c.decodeIfPresent(String.self, forKey: .listenHost) ?? "127.0.0.1"
+        listenPort = try c.decodeIfPresent(Int.self, forKey: .listenPort) ?? 7443
+        certificatePath = try c.decode(String.self, forKey: .certificatePath)
+        privateKeyPath = try c.decode(String.self, forKey: .privateKeyPath)
+        caCertificatePath = try c.decode(String.self, forKey: .caCertificatePath)
+        revocationListPath = try c.decodeIfPresent(String.self, forKey: .revocationListPath)
+        directoryPath = try c.decode(String.self, forKey: .directoryPath)
+        limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? Limits()
+    }
+
+    /// Reads the configuration at `path`, resolving relative paths against its directory.
+    public static func load(contentsOf path: String) throws(PeerError) -> NodeConfig {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw PeerError(.configuration, "cannot read node configuration \(path)", cause: error)
+        }
+        var config: NodeConfig
+        do {
+            config = try JSONDecoder().decode(NodeConfig.self, from: data)
+        } catch {
+            throw PeerError(.configuration, "\(path) is not a valid node configuration: \(error)")
+        }
+        guard (0...65_535).contains(config.listenPort) else {
+            throw PeerError(.configuration, "\(path): listenPort must be between 0 and 65535")
+        }
+        guard config.limits.maxMessageBytes > 0, config.limits.maxConcurrentStreams > 0, config.limits.callTimeoutSeconds > 0 else {
+            throw PeerError(.configuration, "\(path): limits must be positive")
+        }
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        config.resolvePaths(relativeTo: base)
+        return config
+    }
+
+    /// Makes every relative path absolute, relative to `base`.
+    public mutating func resolvePaths(relativeTo base: String) {
+        func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : base + "/" + p }
+        dataDirectory = resolve(dataDirectory)
+        certificatePath = resolve(certificatePath)
+        privateKeyPath = resolve(privateKeyPath)
+        caCertificatePath = resolve(caCertificatePath)
+        revocationListPath = revocationListPath.map(resolve)
+        directoryPath = resolve(directoryPath)
+    }
+
+    /// Writes the configuration as pretty JSON.
+    public func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: path))
+    }
+}

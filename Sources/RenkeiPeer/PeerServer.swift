@@ -1,0 +1,96 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import RenkeiPKI
+import RenkeiTenantStore
+import ServiceLifecycle
+
+/// The trust material a node loads at start: the federation CA and, if
+/// configured, the signed revocation list.
+public struct PeerTrust: Sendable {
+    public let trust: FederationTrust
+    public let revocationList: RevocationList?
+
+    /// Loads the CA and verifies the revocation list against it.
+    public static func load(_ config: NodeConfig, now: Date = Date()) throws(PeerError) -> PeerTrust {
+        do throws(PKIError) {
+            let trust = try FederationTrust(contentsOf: config.caCertificatePath)
+            let revocations = try config.revocationListPath.map { path throws(PKIError) in
+                try RevocationList.load(contentsOf: path, ca: trust, now: now)
+            }
+            return PeerTrust(trust: trust, revocationList: revocations)
+        } catch {
+            throw PeerError(.tlsMaterial, error.message, cause: error)
+        }
+    }
+
+    /// A verifier anchored at the CA, checking the revocation list.
+    public var verifier: PeerVerifier { PeerVerifier(trust: trust, revocationList: revocationList) }
+}
+
+/// Builds the node's gRPC server: TransferInquiry and Health over TLS with
+/// client certificates required and verified by `PeerVerifier` inside the
+/// handshake (federation CA, validity, revocation), TLS 1.3 only, the
+/// contract's 4 MiB message limit, no compression.
+public enum PeerServer {
+    /// The node's gRPC server type.
+    public typealias Server = GRPCServer<HTTP2ServerTransport.Posix>
+
+    /// The server for `config`, serving the tenants of `store`.
+    public static func make(config: NodeConfig, store: NodeStore, logger: Logger,
+                            metrics: PeerMetrics = PeerMetrics()) throws(PeerError) -> Server {
+        let trust = try PeerTrust.load(config)
+        var tls = HTTP2ServerTransport.Posix.TransportSecurity.TLS(
+            certificateChain: [.file(path: config.certificatePath, format: .pem)],
+            privateKey: .file(path: config.privateKeyPath, format: .pem),
+            clientCertificateVerification: .noHostnameVerification,
+            trustRoots: .certificates([.file(path: config.caCertificatePath, format: .pem)]),
+            requireALPN: false)
+        tls.customVerificationCallback = PeerVerification.callback(verifier: trust.verifier)
+        let address: GRPCNIOTransportCore.SocketAddress = config.listenHost.contains(":")
+            ? .ipv6(host: config.listenHost, port: config.listenPort)
+            : .ipv4(host: config.listenHost, port: config.listenPort)
+        let limits = config.limits
+        let transport = HTTP2ServerTransport.Posix(
+            address: address,
+            transportSecurity: .tls(tls),
+            config: .defaults { c in
+                c.rpc.maxRequestPayloadSize = limits.maxMessageBytes
+                c.http2.maxConcurrentStreams = limits.maxConcurrentStreams
+                c.compression.enabledAlgorithms = .none
+                c.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in TLS13Guard.install(on: channel) }
+            })
+        return GRPCServer(transport: transport, services: [
+            TransferInquiryService(store: store, logger: logger, metrics: metrics),
+            HealthService(),
+        ])
+    }
+}
+
+/// The gRPC server as a swift-service-lifecycle service: on graceful
+/// shutdown (SIGTERM, SIGINT) it stops accepting calls and lets in-flight
+/// calls finish.
+public struct PeerServerService: Service {
+    let server: PeerServer.Server
+    let logger: Logger
+
+    public init(server: PeerServer.Server, logger: Logger) {
+        self.server = server
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await server.serve() }
+                if let address = try await server.listeningAddress {
+                    logger.notice("peer API listening", metadata: ["address": "\(address)"])
+                }
+            }
+        } onGracefulShutdown: {
+            logger.notice("graceful shutdown: finishing in-flight calls")
+            server.beginGracefulShutdown()
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import RenkeiCore
+import RenkeiPKI
+import RenkeiTenantStore
+import RenkeiWire
+
+/// The provider side of `renkei.v1.TransferInquiry`: a thin handler that
+/// asks `TransferInquiryDecision` what to do and then does only that.
+///
+/// The number is looked up only in the tenant named by `target_code`; every
+/// miss (tenant not hosted, nobody with this number) is the same padded
+/// NO_MATCH. Logs carry the request ID, the codes and the outcome, never the
+/// number.
+public struct TransferInquiryService: Renkei_V1_TransferInquiry.SimpleServiceProtocol {
+    let store: NodeStore
+    let logger: Logger
+    let metrics: PeerMetrics
+
+    public init(store: NodeStore, logger: Logger, metrics: PeerMetrics) {
+        self.store = store
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    public func inquire(
+        request: Renkei_V1_TransferInquiryRequest, context: ServerContext
+    ) async throws -> Renkei_V1_TransferInquiryResponse {
+        metrics.update { $0.inquiriesReceived += 1 }
+        let codes = Self.clientCodes(context)
+        let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
+        let decision = TransferInquiryDecision.decide(request, certificateCodes: codes, hosted: store.hosts, nowMillis: nowMillis)
+        switch decision {
+        case .invalid(let field, let rule):
+            metrics.update { $0.invalid += 1 }
+            logger.notice("inquiry rejected", metadata: ["field": "\(field)", "outcome": "invalid-argument"])
+            throw RPCError(code: .invalidArgument, message: "\(field): \(rule)")
+        case .permissionDenied:
+            metrics.update { $0.denied += 1 }
+            logger.warning("inquiry denied", metadata: [
+                "request-id": "\(request.requestID)", "requester": "\(request.requesterCode)",
+                "certificate-codes": "\(codes.map(\.rawValue).joined(separator: ","))", "outcome": "permission-denied",
+            ])
+            throw RPCError(code: .permissionDenied, message: "requester_code: is not carried by the client certificate")
+        case .noMatch(let requestID):
+            return try answer(.noMatch(requestID: requestID), request: request)
+        case .lookUp(let inquiry):
+            metrics.update { $0.lookups += 1 }
+            let file: ResidentFile?
+            do {
+                file = try store.tenant(inquiry.target).residentFile(number: inquiry.number)
+            } catch let error where error.code == .tenantNotFound {
+                file = nil
+            } catch {
+                logger.error("inquiry lookup failed", metadata: ["request-id": "\(inquiry.requestID)", "error": "\(error.code)"])
+                throw RPCError(code: .internalError, message: "the provider failed")
+            }
+            guard let file else { return try answer(.noMatch(requestID: inquiry.requestID), request: request) }
+            return try answer(.match(requestID: inquiry.requestID, file: RecordMapping.vaccinationFile(file)), request: request)
+        }
+    }
+
+    public func inquireBulk(
+        request: RPCAsyncSequence<Renkei_V1_BulkInquiryRequest, any Error>,
+        response: RPCWriter<Renkei_V1_BulkInquiryResponse>,
+        context: ServerContext
+    ) async throws {
+        throw RPCError(code: .unimplemented, message: "InquireBulk is not served by this node yet")
+    }
+
+    /// Pads and logs an answer.
+    private func answer(_ response: Renkei_V1_TransferInquiryResponse, request: Renkei_V1_TransferInquiryRequest) throws -> Renkei_V1_TransferInquiryResponse {
+        var padded = response
+        do {
+            try padded.applyPadding()
+        } catch {
+            logger.error("inquiry answer too large", metadata: ["request-id": "\(request.requestID)"])
+            throw RPCError(code: .internalError, message: "the provider failed")
+        }
+        metrics.update { padded.outcome == .match ? ($0.matches += 1) : ($0.noMatches += 1) }
+        logger.info("inquiry answered", metadata: [
+            "request-id": "\(request.requestID)", "requester": "\(request.requesterCode)",
+            "target": "\(request.targetCode)", "outcome": "\(padded.outcome == .match ? "match" : "no-match")",
+        ])
+        return padded
+    }
+
+    /// The municipality codes of the client certificate verified in the handshake.
+    static func clientCodes(_ context: ServerContext) -> [MunicipalityCode] {
+        guard let certificate = (context.transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate,
+              let info = try? PeerCertificateInfo(certificate) else { return [] }
+        return info.municipalityCodes
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RenkeiPeer
+import RenkeiTenantStore
+import ServiceLifecycle
+
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Run the node process: the peer API over mutual TLS for the tenants in the data directory.",
+        discussion: """
+        Reads a JSON configuration (dataDirectory, listenHost, listenPort, certificatePath, \
+        privateKeyPath, caCertificatePath, optional revocationListPath, directoryPath, optional \
+        limits {maxMessageBytes, maxConcurrentStreams, callTimeoutSeconds}); relative paths are \
+        relative to the file. Serves renkei.v1.TransferInquiry and renkei.v1.Health over TLS 1.3 \
+        with client certificates required, verified against the federation CA and the revocation \
+        list. SIGTERM or SIGINT stops accepting calls, lets in-flight calls finish and exits 0. \
+        RENKEI_MASTER_KEY (64 hex characters) overrides DATA/master.key.
+        """)
+
+    @Option(help: ArgumentHelp("The node configuration file (JSON).", valueName: "file"))
+    var config: String
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        try await reportingFailuresAsync {
+            CLILogging.bootstrap(level: logLevel)
+            let logger = Logger(label: "renkei.node")
+            let nodeConfig = try loadNodeConfig(config)
+            let store: NodeStore
+            do throws(NodeError) {
+                store = try NodeStore.open(NodeDirectory(nodeConfig.dataDirectory),
+                                           options: NodeStoreOptions(masterKey: environmentMasterKey()), logger: logger)
+            } catch {
+                throw CLIFailure(error.description)
+            }
+            let server: GRPCServerForNode
+            do throws(PeerError) {
+                server = try PeerServer.make(config: nodeConfig, store: store, logger: logger)
+            } catch {
+                throw CLIFailure(error.description)
+            }
+            logger.notice("node starting", metadata: [
+                "node": "\(store.manifest.nodeID)",
+                "tenants": "\(store.tenants.map(\.code.rawValue).joined(separator: ","))",
+                "listen": "\(nodeConfig.listenHost):\(nodeConfig.listenPort)",
+            ])
+            let group = ServiceGroup(
+                services: [PeerServerService(server: server, logger: logger)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger)
+            do {
+                try await group.run()
+            } catch {
+                throw CLIFailure("the node stopped: \(error)")
+            }
+            logger.notice("node stopped")
+        }
+    }
+}
+
+typealias GRPCServerForNode = PeerServer.Server
+
+/// The master key source for a node process: RENKEI_MASTER_KEY, else DATA/master.key.
+func environmentMasterKey() -> MasterKeySource {
+    if let hex = ProcessInfo.processInfo.environment["RENKEI_MASTER_KEY"], !hex.isEmpty { return .hex(hex) }
+    return .dataDirectory
+}
+
+/// Reads a node configuration, as a CLI failure if it cannot.
+func loadNodeConfig(_ path: String) throws -> NodeConfig {
+    do throws(PeerError) {
+        return try NodeConfig.load(contentsOf: path)
+    } catch {
+        throw CLIFailure(error.description)
+    }
+}
+
+extension AsyncParsableCommand {
+    /// Runs `body`, turning a `CLIFailure` into a message on stderr and its exit code.
+    func reportingFailuresAsync(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let failure as CLIFailure {
+            FileHandle.standardError.write(Data("error: \(failure.message)\n".utf8))
+            throw failure.exitCode
+        }
+    }
+}
