@@ -79,7 +79,7 @@ import Testing
             let tls = HTTP2ClientTransport.Posix.TransportSecurity.TLS(
                 certificateChain: [], privateKey: nil, serverCertificateVerification: .noHostnameVerification,
                 trustRoots: .certificates([.file(path: fed.caPath, format: .pem)]))
-            let transport = try HTTP2ClientTransport.Posix(target: .ipv4(host: "127.0.0.1", port: port), transportSecurity: .tls(tls))
+            let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .tls(tls))
             var options = CallOptions.defaults
             options.timeout = .seconds(5)
             options.waitForReady = false

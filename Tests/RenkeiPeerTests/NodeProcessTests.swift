@@ -77,7 +77,7 @@ final class Mutexed: @unchecked Sendable {
         node.executableURL = URL(fileURLWithPath: RenkeiBinary.path)
         node.arguments = ["node", "--config", nodeConfigPath, "--log-level", "info"]
         let nodeErr = fed.dir.file("node.log")
-        FileManager.default.createFile(atPath: nodeErr, contents: nil)
+        _ = FileManager.default.createFile(atPath: nodeErr, contents: nil)
         node.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: nodeErr))
         node.standardOutput = FileHandle.nullDevice
         try node.run()
