@@ -37,7 +37,7 @@ struct ImportDriver<Row: Sendable> {
         var errors: [RowError] = []
         var badRows = 0
         var rows = 0
-        try readBatches(phase: .validating, progress: progress) { batch, bytesRead, totalBytes throws(ImportError) in
+        try readBatches { batch, bytesRead, totalBytes throws(ImportError) in
             rows += batch.count
             let found: [RowError]
             do {
@@ -68,7 +68,7 @@ struct ImportDriver<Row: Sendable> {
         }
         var outcome = WriteOutcome()
         var committed = 0
-        try readBatches(phase: .writing, progress: progress) { batch, bytesRead, totalBytes throws(ImportError) in
+        try readBatches { batch, bytesRead, totalBytes throws(ImportError) in
             var parsed: [Row] = []
             parsed.reserveCapacity(batch.count)
             for item in batch {
@@ -97,7 +97,6 @@ struct ImportDriver<Row: Sendable> {
     }
 
     private func readBatches(
-        phase: ImportProgress.Phase, progress: (ImportProgress) -> Void,
         _ body: ([ImportItem<Row>], _ bytesRead: Int, _ totalBytes: Int?) throws(ImportError) -> Void
     ) throws(ImportError) {
         // Two batches in flight: one being parsed, one being checked or stored.

@@ -28,10 +28,14 @@ public struct VaccinationImporter {
             },
             check: { batch throws(NodeError) in
                 var errors: [RowError] = []
-                let residents = try partition.residents(addressNumbers: batch.map(\.row.addressNumber))
-                for (item, resident) in zip(batch, residents) {
+                // A resident has several doses: read and decrypt each once per batch.
+                let wanted = Array(Set(batch.map(\.row.addressNumber)))
+                let found = try partition.residents(addressNumbers: wanted)
+                var residents: [AddressNumber: Resident] = [:]
+                for (number, resident) in zip(wanted, found) { residents[number] = resident }
+                for item in batch {
                     let record = item.row
-                    guard let resident else {
+                    guard let resident = residents[record.addressNumber] else {
                         errors.append(RowError(line: item.line, field: AddressNumber.field.description, rule: "exists",
                                                message: "no resident with this 宛名番号 in municipality \(tenant); import residents first"))
                         continue

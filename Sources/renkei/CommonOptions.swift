@@ -32,7 +32,7 @@ struct NodeOptions: ParsableArguments {
         do throws(NodeError) {
             return try NodeStore.open(NodeDirectory(data), options: NodeStoreOptions(masterKey: masterKeySource), logger: logger())
         } catch {
-            throw CLIFailure(error.description, exitCode: error.code == .notInitialized ? .failure : .failure)
+            throw CLIFailure(error.description)
         }
     }
 }

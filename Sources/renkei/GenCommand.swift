@@ -49,7 +49,9 @@ struct GenCommand: ParsableCommand {
             try residents.write(ResidentCSVFormat.columns)
             try vaccinations.write(VaccinationCSVFormat.columns)
             let generator = PopulationGenerator(spec: PopulationSpec(municipality: code, count: count, seed: seed, asOf: asOfDate))
-            let display = ProgressDisplay(mode: progress == .lines ? .none : progress)
+            let display = ProgressDisplay(mode: progress)
+            // A bar redraws cheaply; lines go to logs, so fewer of them.
+            let every = progress == .lines ? 100_000 : 1_000
             var doses = 0
             for (i, person) in generator.enumerated() {
                 try residents.write(ResidentCSVFormat.fields(of: person.resident))
@@ -57,7 +59,7 @@ struct GenCommand: ParsableCommand {
                     try vaccinations.write(VaccinationCSVFormat.fields(of: record))
                 }
                 doses += person.vaccinations.count
-                if i % 1_000 == 0 { display.update(phase: "generating", done: i, total: count, unit: "residents") }
+                if i % every == 0 { display.update(phase: "generating", done: i, total: count, unit: "residents") }
             }
             try residents.finish()
             try vaccinations.finish()
