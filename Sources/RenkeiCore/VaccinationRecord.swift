@@ -263,6 +263,13 @@ public struct VaccinationRecord: Sendable, Hashable {
         }
     }
 
+    /// What identifies the record within a municipality: 宛名番号, 接種・予診日
+    /// and 接種回数. Contains an address number: use it only as input to a
+    /// blind index or for in-memory duplicate checks, never in a log.
+    public var identity: String {
+        "\(addressNumber.digits)|\(vaccinationDate.iso)|\(doseNumber)"
+    }
+
     /// Checks the ages against the resident's date of birth.
     public func validate(againstDateOfBirth dateOfBirth: LocalDate) throws(ValidationError) {
         guard vaccinationDate >= dateOfBirth else {

@@ -46,8 +46,7 @@ public struct VaccinationImporter {
                         errors.append(RowError(line: item.line, field: error.field, rule: error.rule.rawValue, message: error.message))
                         continue
                     }
-                    let identity = "\(record.addressNumber.digits)|\(record.vaccinationDate.iso)|\(record.doseNumber)"
-                    if !seen.insert(identity).inserted {
+                    if !seen.insert(record.identity).inserted {
                         errors.append(RowError(line: item.line, field: VaccinationRecord.Field.doseNumber.description, rule: "unique",
                                                message: "the same 宛名番号, 接種・予診日 and 接種回数 appear on an earlier line"))
                     }

@@ -70,8 +70,7 @@ public struct TenantPartition: Sendable {
     }
 
     func vaccinationKey(_ record: VaccinationRecord, residentKey: [UInt8]) -> [UInt8] {
-        let identity = "\(record.addressNumber.digits)|\(record.vaccinationDate.iso)|\(record.doseNumber)"
-        return residentKey + blindIndex.token(identity, domain: .vaccination).prefix(16)
+        residentKey + blindIndex.token(record.identity, domain: .vaccination).prefix(16)
     }
 
     func context(_ cf: ColumnFamily, _ key: [UInt8]) -> RecordContext {
