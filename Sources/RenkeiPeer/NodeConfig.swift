@@ -20,6 +20,9 @@ public struct NodeConfig: Sendable, Codable, Equatable {
     public var revocationListPath: String?
     /// The signed federation directory.
     public var directoryPath: String
+    /// The admin API's unix socket (operator commands against the running
+    /// node). Default: `<dataDirectory>/admin.sock`.
+    public var adminSocketPath: String?
     /// Limits of the peer API.
     public var limits: Limits
 
@@ -49,7 +52,8 @@ public struct NodeConfig: Sendable, Codable, Equatable {
 
     public init(dataDirectory: String, listenHost: String = "127.0.0.1", listenPort: Int = 7443,
                 certificatePath: String, privateKeyPath: String, caCertificatePath: String,
-                revocationListPath: String? = nil, directoryPath: String, limits: Limits = Limits()) {
+                revocationListPath: String? = nil, directoryPath: String, adminSocketPath: String? = nil,
+                limits: Limits = Limits()) {
         self.dataDirectory = dataDirectory
         self.listenHost = listenHost
         self.listenPort = listenPort
@@ -58,12 +62,16 @@ public struct NodeConfig: Sendable, Codable, Equatable {
         self.caCertificatePath = caCertificatePath
         self.revocationListPath = revocationListPath
         self.directoryPath = directoryPath
+        self.adminSocketPath = adminSocketPath
         self.limits = limits
     }
 
+    /// Where the admin socket is: `adminSocketPath`, else `<dataDirectory>/admin.sock`.
+    public var adminSocket: String { adminSocketPath ?? dataDirectory + "/admin.sock" }
+
     enum CodingKeys: String, CodingKey {
         case dataDirectory, listenHost, listenPort, certificatePath, privateKeyPath
-        case caCertificatePath, revocationListPath, directoryPath, limits
+        case caCertificatePath, revocationListPath, directoryPath, adminSocketPath, limits
     }
 
     public init(from decoder: any Decoder) throws {
@@ -76,6 +84,7 @@ public struct NodeConfig: Sendable, Codable, Equatable {
         caCertificatePath = try c.decode(String.self, forKey: .caCertificatePath)
         revocationListPath = try c.decodeIfPresent(String.self, forKey: .revocationListPath)
         directoryPath = try c.decode(String.self, forKey: .directoryPath)
+        adminSocketPath = try c.decodeIfPresent(String.self, forKey: .adminSocketPath)
         limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? Limits()
     }
 
@@ -113,6 +122,7 @@ public struct NodeConfig: Sendable, Codable, Equatable {
         caCertificatePath = resolve(caCertificatePath)
         revocationListPath = revocationListPath.map(resolve)
         directoryPath = resolve(directoryPath)
+        adminSocketPath = adminSocketPath.map(resolve)
     }
 
     /// Writes the configuration as pretty JSON.
