@@ -35,6 +35,11 @@ public struct NodeConfig: Sendable, Codable, Equatable {
         /// Deadline of an outgoing unary inquiry, in seconds.
         public var callTimeoutSeconds: Double
 
+        /// What the transport itself accepts: twice `maxMessageBytes`, so
+        /// that messages between the two get RESOURCE_EXHAUSTED from the
+        /// service rather than the transport's stream reset.
+        public var transportCeilingBytes: Int { maxMessageBytes.multipliedReportingOverflow(by: 2).overflow ? Int.max : maxMessageBytes * 2 }
+
         public init(maxMessageBytes: Int = 4 * 1024 * 1024, maxConcurrentStreams: Int = 64, callTimeoutSeconds: Double = 10) {
             self.maxMessageBytes = maxMessageBytes
             self.maxConcurrentStreams = maxConcurrentStreams

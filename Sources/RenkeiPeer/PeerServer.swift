@@ -39,15 +39,18 @@ public enum PeerServer {
 
     /// The server for `config`, serving the tenants of `store`.
     public static func make(config: NodeConfig, store: NodeStore, logger: Logger,
-                            metrics: PeerMetrics = PeerMetrics()) throws(PeerError) -> Server {
-        let trust = try PeerTrust.load(config)
+                            metrics: PeerMetrics = PeerMetrics(), trustSource: TrustSource? = nil) throws(PeerError) -> Server {
+        let trust: TrustSource
+        if let trustSource { trust = trustSource } else { trust = try TrustSource(config: config, logger: logger) }
         var tls = HTTP2ServerTransport.Posix.TransportSecurity.TLS(
             certificateChain: [.file(path: config.certificatePath, format: .pem)],
             privateKey: .file(path: config.privateKeyPath, format: .pem),
             clientCertificateVerification: .noHostnameVerification,
             trustRoots: .certificates([.file(path: config.caCertificatePath, format: .pem)]),
             requireALPN: false)
-        tls.customVerificationCallback = PeerVerification.callback(verifier: trust.verifier)
+        // Asked at every handshake, so a new revocation list applies to the
+        // next connection without a restart.
+        tls.customVerificationCallback = PeerVerification.callback(currentVerifier: { trust.verifier() })
         let address: GRPCNIOTransportCore.SocketAddress = config.listenHost.contains(":")
             ? .ipv6(host: config.listenHost, port: config.listenPort)
             : .ipv4(host: config.listenHost, port: config.listenPort)
@@ -56,13 +59,18 @@ public enum PeerServer {
             address: address,
             transportSecurity: .tls(tls),
             config: .defaults { c in
-                c.rpc.maxRequestPayloadSize = limits.maxMessageBytes
+                // The transport answers a message over its limit with INTERNAL
+                // and a stream reset (grpc-swift-nio-transport drops its own
+                // RESOURCE_EXHAUSTED), so it gets twice the contract's limit as
+                // a hard ceiling and the services answer RESOURCE_EXHAUSTED for
+                // anything between (ADR 0004).
+                c.rpc.maxRequestPayloadSize = limits.transportCeilingBytes
                 c.http2.maxConcurrentStreams = limits.maxConcurrentStreams
                 c.compression.enabledAlgorithms = .none
                 c.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in TLS13Guard.install(on: channel) }
             })
         return GRPCServer(transport: transport, services: [
-            TransferInquiryService(store: store, logger: logger, metrics: metrics),
+            TransferInquiryService(store: store, logger: logger, metrics: metrics, maxMessageBytes: limits.maxMessageBytes),
             HealthService(),
         ])
     }

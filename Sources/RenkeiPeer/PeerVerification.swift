@@ -41,7 +41,18 @@ public enum PeerVerification {
         requirement: PeerRequirement = PeerRequirement(),
         failures: HandshakeFailureLog? = nil
     ) -> @Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResultWithMetadata>) -> Void {
+        callback(currentVerifier: { verifier }, requirement: requirement, failures: failures)
+    }
+
+    /// As `callback(verifier:…)`, asking `currentVerifier` at every handshake,
+    /// so a reloaded revocation list applies to the next connection.
+    public static func callback(
+        currentVerifier: @escaping @Sendable () -> PeerVerifier,
+        requirement: PeerRequirement = PeerRequirement(),
+        failures: HandshakeFailureLog? = nil
+    ) -> @Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResultWithMetadata>) -> Void {
         { certificates, promise in
+            let verifier = currentVerifier()
             let ders: [[UInt8]]
             do {
                 ders = try certificates.map { try $0.toDERBytes() }

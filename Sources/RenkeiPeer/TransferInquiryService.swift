@@ -6,6 +6,7 @@ import RenkeiCore
 import RenkeiPKI
 import RenkeiTenantStore
 import RenkeiWire
+import SwiftProtobuf
 
 /// The provider side of `renkei.v1.TransferInquiry`: a thin handler that
 /// asks `TransferInquiryDecision` what to do and then does only that.
@@ -18,17 +19,31 @@ public struct TransferInquiryService: Renkei_V1_TransferInquiry.SimpleServicePro
     let store: NodeStore
     let logger: Logger
     let metrics: PeerMetrics
+    let maxMessageBytes: Int
 
-    public init(store: NodeStore, logger: Logger, metrics: PeerMetrics) {
+    public init(store: NodeStore, logger: Logger, metrics: PeerMetrics, maxMessageBytes: Int = WireLimits.maxMessageBytes) {
         self.store = store
         self.logger = logger
         self.metrics = metrics
+        self.maxMessageBytes = maxMessageBytes
+    }
+
+    /// RESOURCE_EXHAUSTED for a message over the contract's limit that the
+    /// transport (whose ceiling is higher, see `NodeConfig.Limits`) let through.
+    func checkSize(_ message: some SwiftProtobuf.Message, field: String) throws {
+        let size = (try? message.serializedBytes() as [UInt8])?.count ?? Int.max
+        guard size <= maxMessageBytes else {
+            metrics.update { $0.invalid += 1 }
+            logger.notice("inquiry rejected", metadata: ["bytes": "\(size)", "outcome": "resource-exhausted"])
+            throw RPCError(code: .resourceExhausted, message: "\(field): is \(size) bytes, over the limit of \(maxMessageBytes) bytes")
+        }
     }
 
     public func inquire(
         request: Renkei_V1_TransferInquiryRequest, context: ServerContext
     ) async throws -> Renkei_V1_TransferInquiryResponse {
         metrics.update { $0.inquiriesReceived += 1 }
+        try checkSize(request, field: "TransferInquiryRequest")
         let codes = Self.clientCodes(context)
         let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
         let decision = TransferInquiryDecision.decide(request, certificateCodes: codes, hosted: store.hosts, nowMillis: nowMillis)
@@ -45,6 +60,10 @@ public struct TransferInquiryService: Renkei_V1_TransferInquiry.SimpleServicePro
             ])
             throw RPCError(code: .permissionDenied, message: "requester_code: is not carried by the client certificate")
         case .noMatch(let requestID):
+            // The same work as a miss in a hosted tenant (a keyed index and a
+            // point read), so the time does not tell a hosted tenant from one
+            // that is not.
+            store.decoyLookup(request.individualNumber)
             return try answer(.noMatch(requestID: requestID), request: request)
         case .lookUp(let inquiry):
             metrics.update { $0.lookups += 1 }
