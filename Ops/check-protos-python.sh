@@ -5,14 +5,21 @@
 # service method paths, and encodes the frozen request fixture to compare it
 # with the bytes the Swift tests hold.
 #
-#   Ops/check-protos-python.sh            uses python3, or $PYTHON
+#   Ops/check-protos-python.sh            uses $PYTHON, else the interop venv
+#                                         (.build/interop-venv), else python3
 #
 # Skips (exit 0, with a message) when grpc_tools is not installed; it is not
-# installed by Ops/deps.sh. To run it: python3 -m venv /tmp/venv &&
-# /tmp/venv/bin/pip install grpcio-tools && PYTHON=/tmp/venv/bin/python Ops/check-protos-python.sh
+# installed by Ops/deps.sh. Ops/interop-python.sh makes the venv with the
+# pinned grpcio-tools; run it once, then this script uses it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
+if [[ -n ${PYTHON:-} ]]; then
+  PY=$PYTHON
+elif [[ -x .build/interop-venv/bin/python ]]; then
+  PY=.build/interop-venv/bin/python
+else
+  PY=python3
+fi
 
 if ! "$PY" -c 'import grpc_tools.protoc, grpc' >/dev/null 2>&1; then
   echo "SKIP: $PY has no grpc_tools (pip install grpcio-tools); the Python check did not run"

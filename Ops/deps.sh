@@ -11,6 +11,7 @@ PACKAGES=(
   protobuf-compiler # regenerating the peer protocol's Swift code (Ops/generate-protos.sh)
   lz4               # the stock tool that reads backup segments
   libc-bin          # iconv's CP932 converter (gconv) for Shift_JIS CSV files
+  python3-venv      # the interop test's venv with grpcio from PyPI (Ops/interop-python.sh)
 )
 # Extra packages a caller needs (e.g. postgresql for benchmarks): deps.sh EXTRA...
 PACKAGES+=("$@")
