@@ -159,11 +159,14 @@ class InteropTest(unittest.TestCase):
 
     @classmethod
     def _generate_code(cls):
-        """The .proto files alone, through grpc_tools.protoc, into the temp dir."""
+        """The federation contract's .proto files (renkei/v1; renkei/admin is the
+        node's local operator API, not for other vendors) alone, through
+        grpc_tools.protoc, into the temp dir."""
         out = cls.path("generated")
         os.makedirs(out)
         protos = sorted(os.path.relpath(os.path.join(d, f), PROTO_ROOT)
-                        for d, _, files in os.walk(PROTO_ROOT) for f in files if f.endswith(".proto"))
+                        for d, _, files in os.walk(os.path.join(PROTO_ROOT, "renkei", "v1"))
+                        for f in files if f.endswith(".proto"))
         assert protos == ["renkei/v1/health.proto", "renkei/v1/inquiry.proto", "renkei/v1/records.proto"], protos
         subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", PROTO_ROOT,
                         f"--python_out={out}", f"--grpc_python_out={out}", *protos], check=True)
