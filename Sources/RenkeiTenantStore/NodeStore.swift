@@ -349,7 +349,9 @@ public final class NodeStore: Sendable {
     ///
     /// Works for any code, hosted or not: the log of a deleted tenant
     /// outlives it, and its key comes from the master key, not the tenant's
-    /// shredded keyring.
+    /// shredded keyring. Because any valid code gets a file, callers record
+    /// under a code this node hosts (or hosted), never under one taken
+    /// unchecked from a peer's request.
     ///
     /// - Throws: `.corrupted` if the log fails its checks on opening (run
     ///   `renkei audit verify`), `.conflict` if another process writes it,
