@@ -53,11 +53,20 @@ let package = Package(
         .target(name: "RenkeiCSV"),
         // Deterministic synthetic populations.
         .target(name: "RenkeiSynth", dependencies: ["RenkeiCore"]),
+        // Append-only, hash-chained audit logs, one file per tenant, outside RocksDB.
+        .target(
+            name: "RenkeiAudit",
+            dependencies: [
+                "RenkeiCore", "RenkeiCrypto",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The node's encrypted, tenant-partitioned record store.
         .target(
             name: "RenkeiTenantStore",
             dependencies: [
-                "RenkeiCore", "RenkeiStore", "RenkeiCrypto",
+                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiAudit",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -101,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "renkei",
             dependencies: [
-                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI", "RenkeiPeer",
+                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI", "RenkeiPeer", "RenkeiAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -119,6 +128,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RenkeiCSVTests", dependencies: ["RenkeiCSV"]),
+        .testTarget(
+            name: "RenkeiAuditTests",
+            dependencies: [
+                "RenkeiAudit", "RenkeiCore", "RenkeiCrypto",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "RenkeiSynthTests", dependencies: ["RenkeiSynth"]),
         .testTarget(
             name: "RenkeiTenantStoreTests",

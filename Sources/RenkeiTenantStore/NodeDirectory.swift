@@ -8,6 +8,7 @@ import Foundation
 ///   master.key         node master key, 0600 (unless kept elsewhere)
 ///   keys/CODE.keyring  each tenant's data and index keys, wrapped by the master key
 ///   db/                RocksDB: per-tenant column families of ciphertext
+///   audit/CODE.log     each tenant's hash-chained audit log (and CODE.head), 0700/0600
 /// ```
 public struct NodeDirectory: Sendable {
     public let root: String
@@ -20,6 +21,8 @@ public struct NodeDirectory: Sendable {
     public var defaultMasterKeyPath: String { root + "/master.key" }
     public var keysDirectory: String { root + "/keys" }
     public var databasePath: String { root + "/db" }
+    /// Outside the database, so the audit tools can read it while the node runs.
+    public var auditDirectory: String { root + "/audit" }
 
     public func keyringPath(for code: String) -> String { keysDirectory + "/\(code).keyring" }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RenkeiAudit
 import RenkeiCore
 import RenkeiCrypto
 import RenkeiStore
@@ -40,6 +41,7 @@ public final class NodeStore: Sendable {
     let logger: Logger
     let partitions: Mutex<[MunicipalityCode: TenantPartition]>
     let adminLock = Mutex<Void>(())
+    let auditLogs: AuditLogs
 
     static let tenantPrefix = Array("tenant/".utf8)
 
@@ -124,19 +126,7 @@ public final class NodeStore: Sendable {
         guard manifest.format == NodeManifest.currentFormat else {
             throw NodeError(.corrupted, "\(directory.manifestPath) has format \(manifest.format); this renkei reads format \(NodeManifest.currentFormat)")
         }
-        let key: MasterKey
-        do {
-            switch options.masterKey {
-            case .dataDirectory: key = try MasterKey.load(fromPath: directory.defaultMasterKeyPath)
-            case .file(let path): key = try MasterKey.load(fromPath: path)
-            case .hex(let hex): key = try MasterKey.fromHex(hex)
-            }
-        } catch {
-            throw NodeError(.keys, "cannot load the node master key: \(error)", cause: error)
-        }
-        guard key.fingerprint == manifest.masterKeyFingerprint else {
-            throw NodeError(.keys, "the master key (fingerprint \(key.fingerprint)) is not this node's (expected \(manifest.masterKeyFingerprint))")
-        }
+        let key = try loadMasterKey(directory, source: options.masterKey, manifest: manifest)
         let db: Database
         do {
             db = try Database.open(path: directory.databasePath, options: options.database)
@@ -148,6 +138,41 @@ public final class NodeStore: Sendable {
         return store
     }
 
+    /// Loads the master key from `source` and checks it is this node's (the
+    /// fingerprint in `node.json`), without opening the database: for tools
+    /// that must work while a node process holds the database lock, such as
+    /// the audit log verifier.
+    public static func loadMasterKey(_ directory: NodeDirectory, source: MasterKeySource) throws(NodeError) -> MasterKey {
+        guard directory.exists else {
+            throw NodeError(.notInitialized, "\(directory.root) is not a node data directory (no node.json)")
+        }
+        let manifest: NodeManifest
+        do {
+            let bytes = try SecureFile.readAll(atPath: directory.manifestPath)
+            manifest = try JSONDecoder().decode(NodeManifest.self, from: Data(bytes))
+        } catch {
+            throw NodeError(.corrupted, "cannot read \(directory.manifestPath)", cause: error)
+        }
+        return try loadMasterKey(directory, source: source, manifest: manifest)
+    }
+
+    private static func loadMasterKey(_ directory: NodeDirectory, source: MasterKeySource, manifest: NodeManifest) throws(NodeError) -> MasterKey {
+        let key: MasterKey
+        do {
+            switch source {
+            case .dataDirectory: key = try MasterKey.load(fromPath: directory.defaultMasterKeyPath)
+            case .file(let path): key = try MasterKey.load(fromPath: path)
+            case .hex(let hex): key = try MasterKey.fromHex(hex)
+            }
+        } catch {
+            throw NodeError(.keys, "cannot load the node master key: \(error)", cause: error)
+        }
+        guard key.fingerprint == manifest.masterKeyFingerprint else {
+            throw NodeError(.keys, "the master key (fingerprint \(key.fingerprint)) is not this node's (expected \(manifest.masterKeyFingerprint))")
+        }
+        return key
+    }
+
     init(directory: NodeDirectory, manifest: NodeManifest, db: Database, masterKey: MasterKey, logger: Logger) {
         self.directory = directory
         self.manifest = manifest
@@ -156,6 +181,7 @@ public final class NodeStore: Sendable {
         self.masterKey = masterKey
         self.logger = logger
         self.partitions = Mutex([:])
+        self.auditLogs = AuditLogs(directory: directory.auditDirectory, masterKey: masterKey, logger: logger)
     }
 
     private func loadTenants() throws(NodeError) {
@@ -203,9 +229,16 @@ public final class NodeStore: Sendable {
             }
             return family
         }
+        // A tenant added before the received-files column family existed:
+        // it starts empty, so creating it now is all the migration there is.
+        if db.columnFamily(named: TenantColumnFamily.received.name(for: info.code)) == nil {
+            _ = try storage { try db.createColumnFamily(named: TenantColumnFamily.received.name(for: info.code)) }
+            logger.notice("created the received-files column family of a tenant that predates it", metadata: ["tenant": "\(info.code)"])
+        }
         return TenantPartition(
             info: info, db: db, meta: meta,
             residentsCF: try cf(.residents), numberIndexCF: try cf(.numberIndex), vaccinationsCF: try cf(.vaccinations),
+            receivedCF: try cf(.received),
             sealer: RecordSealer(keyring: keyring), blindIndex: BlindIndex(keyring: keyring),
             writeLock: TenantPartition.WriteLock())
     }
@@ -310,6 +343,32 @@ public final class NodeStore: Sendable {
     }
 
     static func tenantKey(_ code: MunicipalityCode) -> [UInt8] { tenantPrefix + Array(code.rawValue.utf8) }
+
+    /// The audit log of municipality `code`, opened on first use
+    /// (`DATA/audit/CODE.log`).
+    ///
+    /// Works for any code, hosted or not: the log of a deleted tenant
+    /// outlives it, and its key comes from the master key, not the tenant's
+    /// shredded keyring. Because any valid code gets a file, callers record
+    /// under a code this node hosts (or hosted), never under one taken
+    /// unchecked from a peer's request.
+    ///
+    /// - Throws: `.corrupted` if the log fails its checks on opening (run
+    ///   `renkei audit verify`), `.conflict` if another process writes it,
+    ///   `.storage` for I/O failures.
+    public func auditLog(_ code: MunicipalityCode) throws(NodeError) -> AuditLog {
+        do throws(AuditError) {
+            return try auditLogs.log(for: code)
+        } catch {
+            let kind: NodeError.Code = switch error.code {
+            case .corrupted: .corrupted
+            case .locked: .conflict
+            case .invalidArgument: .invalidArgument
+            case .io, .notFound: .storage
+            }
+            throw NodeError(kind, "audit log of municipality \(code): \(error.message)", cause: error)
+        }
+    }
 
     /// The master key's fingerprint (safe to show).
     public var masterKeyFingerprint: String { masterKey.fingerprint }

@@ -18,9 +18,12 @@ public struct TenantInfo: Codable, Sendable, Equatable {
 public struct TenantCounts: Sendable, Equatable, Codable {
     public var residents: Int = 0
     public var vaccinations: Int = 0
-    public init(residents: Int = 0, vaccinations: Int = 0) {
+    /// Files received from other municipalities (one per person and source).
+    public var receivedFiles: Int = 0
+    public init(residents: Int = 0, vaccinations: Int = 0, receivedFiles: Int = 0) {
         self.residents = residents
         self.vaccinations = vaccinations
+        self.receivedFiles = receivedFiles
     }
 }
 
@@ -32,6 +35,10 @@ public enum TenantColumnFamily: String, CaseIterable, Sendable {
     case numberIndex = "number-index"
     /// blind(宛名番号) ‖ blind(dose identity)[0..<16] → sealed vaccination record
     case vaccinations
+    /// blind(個人番号) ‖ source municipality code → sealed received file (転入).
+    /// Added after the first three: `NodeStore.open` creates it for tenants
+    /// that predate it.
+    case received
 
     public func name(for code: MunicipalityCode) -> String { "t\(code.rawValue).\(rawValue)" }
 }

@@ -47,6 +47,7 @@ public struct TenantPartition: Sendable {
     let residentsCF: ColumnFamily
     let numberIndexCF: ColumnFamily
     let vaccinationsCF: ColumnFamily
+    let receivedCF: ColumnFamily
     let sealer: RecordSealer
     let blindIndex: BlindIndex
     let writeLock: WriteLock
@@ -373,16 +374,20 @@ enum TenantCounter {
         guard let bytes = try storage({ try db.get(key(code), in: meta) }) else { return TenantCounts() }
         var reader = ByteReader(bytes)
         do {
-            return TenantCounts(residents: try reader.int(), vaccinations: try reader.int())
+            var counts = TenantCounts(residents: try reader.int(), vaccinations: try reader.int())
+            // Entries written before received files existed end here.
+            if !reader.isAtEnd { counts.receivedFiles = try reader.int() }
+            return counts
         } catch {
             throw NodeError(.corrupted, "tenant \(code): record counts cannot be decoded", cause: error)
         }
     }
 
     static func put(_ counts: TenantCounts, code: MunicipalityCode, meta: ColumnFamily, into batch: WriteBatch) {
-        var writer = ByteWriter(capacity: 16)
+        var writer = ByteWriter(capacity: 24)
         writer.int(counts.residents)
         writer.int(counts.vaccinations)
+        writer.int(counts.receivedFiles)
         batch.put(key(code), writer.bytes, in: meta)
     }
 }

@@ -17,7 +17,7 @@ struct Renkei: AsyncParsableCommand {
             InitCommand.self, TenantCommand.self, GenCommand.self, ImportCommand.self,
             ResidentCommand.self, ExportCommand.self, BenchCommand.self,
             CACommand.self, DirectoryCommand.self,
-            NodeCommand.self, InquireCommand.self,
+            NodeCommand.self, InquireCommand.self, AuditCommand.self,
         ]
     )
 }

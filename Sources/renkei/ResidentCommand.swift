@@ -6,13 +6,13 @@ import RenkeiTenantStore
 struct ResidentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resident",
-        abstract: "Look up residents.",
-        subcommands: [Show.self]
+        abstract: "Look up residents and record moves.",
+        subcommands: [Show.self, MarkMovedOut.self]
     )
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a resident and their vaccination file, found by Individual Number.",
+            abstract: "Show a resident, their vaccination file and the files received for them, found by Individual Number.",
             discussion: """
             The number is looked up only in the municipality named by --code, through that \
             municipality's blind index. A number that municipality does not hold is "not found" \
@@ -40,16 +40,23 @@ struct ResidentCommand: ParsableCommand {
                     throw CLIFailure("--number: \(error.message)", exitCode: .validationFailure)
                 }
                 let store = try node.openStore()
+                let tenant: TenantPartition
                 let file: ResidentFile?
+                let received: [ReceivedFile]
                 do throws(NodeError) {
-                    file = try store.tenant(code).residentFile(number: number)
+                    tenant = try store.tenant(code)
+                    file = try tenant.residentFile(number: number)
+                    received = try tenant.receivedFiles(number: number)
                 } catch {
                     throw CLIFailure(error.description, exitCode: error.code == .tenantNotFound ? CLIFailure.notFound : .failure)
                 }
-                guard let file else {
+                guard file != nil || !received.isEmpty else {
                     throw CLIFailure("no resident with this 個人番号 in municipality \(code)", exitCode: CLIFailure.notFound)
                 }
-                print(ResidentReport.render(file, tenant: try store.tenant(code).info))
+                var report = file.map { ResidentReport.render($0, tenant: tenant.info) }
+                    ?? "municipality  \(tenant.info.code) \(tenant.info.name)\nno resident registered with this 個人番号"
+                report += "\n\n" + ResidentReport.renderReceived(received)
+                print(report)
             }
         }
     }
@@ -68,8 +75,8 @@ enum ResidentReport {
             "性別          \(r.sex.japanese)",
             "住所          \(r.address)",
         ]
-        if let m = r.movedIn { lines.append("転入          \(m.date.iso) from \(m.otherMunicipality)") }
-        if let m = r.movedOut { lines.append("転出          \(m.date.iso) to \(m.otherMunicipality)") }
+        lines.append("転入          " + (r.movedIn.map { "\($0.date.iso) from \($0.otherMunicipality)" } ?? "-"))
+        lines.append("転出          " + (r.movedOut.map { "\($0.date.iso) to \($0.otherMunicipality)" } ?? "-"))
         if let d = r.deceasedOn { lines.append("死亡          \(d.iso)") }
         lines.append("")
         lines.append("vaccinations  \(file.vaccinations.count)")
@@ -81,6 +88,16 @@ enum ResidentReport {
                  v.medicalInstitution, String(v.ageAtVaccination)]
             }
             lines.append(Table.render(header: ["回", "接種日", "判定", "種別", "製品", "Lot", "量", "医療機関", "年齢"], rows: rows))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Files received from other municipalities (転入): who sent them, when, how many doses.
+    static func renderReceived(_ files: [ReceivedFile]) -> String {
+        var lines = ["received files  \(files.count)"]
+        if !files.isEmpty {
+            let rows = files.map { f in [f.source.rawValue, f.receivedOn.iso, String(f.doses.count), f.requestID] }
+            lines.append(Table.render(header: ["送付元", "受領日", "接種記録", "照会ID"], rows: rows))
         }
         return lines.joined(separator: "\n")
     }
