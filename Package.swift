@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "RenkeiPeer",
             dependencies: [
-                "RenkeiCore", "RenkeiPKI", "RenkeiTenantStore", "RenkeiWire",
+                "RenkeiCore", "RenkeiPKI", "RenkeiTenantStore", "RenkeiWire", "RenkeiAudit",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -152,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "RenkeiPeerTests",
             dependencies: [
-                "RenkeiPeer", "RenkeiCore", "RenkeiPKI", "RenkeiTenantStore", "RenkeiWire", "RenkeiSynth",
+                "RenkeiPeer", "RenkeiCore", "RenkeiPKI", "RenkeiTenantStore", "RenkeiWire", "RenkeiSynth", "RenkeiAudit", "RenkeiCrypto",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

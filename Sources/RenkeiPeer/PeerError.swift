@@ -19,6 +19,8 @@ public struct PeerError: Error, CustomStringConvertible, Sendable {
         case invalidInput
         /// The peer's answer broke the contract.
         case protocolViolation
+        /// The local store or audit log could not be read or written.
+        case storage
     }
 
     public let code: Code

@@ -4,7 +4,6 @@ import GRPCNIOTransportHTTP2
 import Logging
 import RenkeiPKI
 import RenkeiTenantStore
-import ServiceLifecycle
 
 /// The trust material a node loads at start: the federation CA and, if
 /// configured, the signed revocation list.
@@ -73,32 +72,5 @@ public enum PeerServer {
             TransferInquiryService(store: store, logger: logger, metrics: metrics, maxMessageBytes: limits.maxMessageBytes),
             HealthService(),
         ])
-    }
-}
-
-/// The gRPC server as a swift-service-lifecycle service: on graceful
-/// shutdown (SIGTERM, SIGINT) it stops accepting calls and lets in-flight
-/// calls finish.
-public struct PeerServerService: Service {
-    let server: PeerServer.Server
-    let logger: Logger
-
-    public init(server: PeerServer.Server, logger: Logger) {
-        self.server = server
-        self.logger = logger
-    }
-
-    public func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await server.serve() }
-                if let address = try await server.listeningAddress {
-                    logger.notice("peer API listening", metadata: ["address": "\(address)"])
-                }
-            }
-        } onGracefulShutdown: {
-            logger.notice("graceful shutdown: finishing in-flight calls")
-            server.beginGracefulShutdown()
-        }
     }
 }

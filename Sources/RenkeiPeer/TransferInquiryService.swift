@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import RenkeiAudit
 import RenkeiCore
 import RenkeiPKI
 import RenkeiTenantStore
@@ -44,13 +45,15 @@ public struct TransferInquiryService: Renkei_V1_TransferInquiry.SimpleServicePro
     ) async throws -> Renkei_V1_TransferInquiryResponse {
         metrics.update { $0.inquiriesReceived += 1 }
         try checkSize(request, field: "TransferInquiryRequest")
-        let codes = Self.clientCodes(context)
+        let client = Self.clientIdentity(context)
+        let codes = client?.municipalityCodes ?? []
         let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
         let decision = TransferInquiryDecision.decide(request, certificateCodes: codes, hosted: store.hosts, nowMillis: nowMillis)
         switch decision {
         case .invalid(let field, let rule):
             metrics.update { $0.invalid += 1 }
             logger.notice("inquiry rejected", metadata: ["field": "\(field)", "outcome": "invalid-argument"])
+            try audit(request, outcome: .invalidArgument, client: client, detail: "field \(field)")
             throw RPCError(code: .invalidArgument, message: "\(field): \(rule)")
         case .permissionDenied:
             metrics.update { $0.denied += 1 }
@@ -58,26 +61,56 @@ public struct TransferInquiryService: Renkei_V1_TransferInquiry.SimpleServicePro
                 "request-id": "\(request.requestID)", "requester": "\(request.requesterCode)",
                 "certificate-codes": "\(codes.map(\.rawValue).joined(separator: ","))", "outcome": "permission-denied",
             ])
+            try audit(request, outcome: .permissionDenied, client: client, detail: "requester_code not in the client certificate")
             throw RPCError(code: .permissionDenied, message: "requester_code: is not carried by the client certificate")
         case .noMatch(let requestID):
             // The same work as a miss in a hosted tenant (a keyed index and a
             // point read), so the time does not tell a hosted tenant from one
-            // that is not.
+            // that is not. No tenant of this node is named, so no tenant's
+            // audit log gets the entry; the structured log has it.
             store.decoyLookup(request.individualNumber)
             return try answer(.noMatch(requestID: requestID), request: request)
         case .lookUp(let inquiry):
             metrics.update { $0.lookups += 1 }
+            let tenant: TenantPartition
             let file: ResidentFile?
-            do {
-                file = try store.tenant(inquiry.target).residentFile(number: inquiry.number)
-            } catch let error where error.code == .tenantNotFound {
-                file = nil
+            do throws(NodeError) {
+                tenant = try store.tenant(inquiry.target)
+                file = try tenant.residentFile(number: inquiry.number)
             } catch {
                 logger.error("inquiry lookup failed", metadata: ["request-id": "\(inquiry.requestID)", "error": "\(error.code)"])
                 throw RPCError(code: .internalError, message: "the provider failed")
             }
+            // Recorded before the answer leaves: an answer that cannot be
+            // audited is not given.
+            try audit(request, outcome: file == nil ? .noMatch : .match, client: client,
+                      numberIndex: tenant.numberIndexHex(inquiry.number),
+                      detail: "purpose \(inquiry.purpose == .certificate ? "certificate" : "transfer-in"); consent \(inquiry.consentReference)")
             guard let file else { return try answer(.noMatch(requestID: inquiry.requestID), request: request) }
             return try answer(.match(requestID: inquiry.requestID, file: RecordMapping.vaccinationFile(file)), request: request)
+        }
+    }
+
+    /// Appends `inquiry-answered` to the audit log of the target tenant, if
+    /// this node hosts it (never a log for a code taken unchecked from the
+    /// request). Fields that broke their rule are left out, not echoed.
+    private func audit(_ request: Renkei_V1_TransferInquiryRequest, outcome: AuditOutcome, client: PeerCertificateInfo?,
+                       numberIndex: String? = nil, detail: String) throws {
+        guard let target = try? MunicipalityCode(request.targetCode), store.hosts(target) else { return }
+        let requestID: String? = (try? InquiryRules.checkUUID(request.requestID, field: "request_id")) != nil ? request.requestID : nil
+        let record = AuditRecord(event: .inquiryAnswered, outcome: outcome, requestID: requestID,
+                                 requesterCode: try? MunicipalityCode(request.requesterCode), targetCode: target,
+                                 numberIndex: numberIndex, peerCertificateSHA256: client?.spkiSHA256, detail: detail)
+        do throws(NodeError) {
+            let log = try store.auditLog(target)
+            do throws(AuditError) {
+                try log.append(record)
+            } catch {
+                throw NodeError(.storage, error.message, cause: error)
+            }
+        } catch {
+            logger.critical("audit append failed; inquiry not answered", metadata: ["target": "\(target)", "error": "\(error.message)"])
+            throw RPCError(code: .internalError, message: "the provider failed")
         }
     }
 
@@ -106,10 +139,9 @@ public struct TransferInquiryService: Renkei_V1_TransferInquiry.SimpleServicePro
         return padded
     }
 
-    /// The municipality codes of the client certificate verified in the handshake.
-    static func clientCodes(_ context: ServerContext) -> [MunicipalityCode] {
-        guard let certificate = (context.transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate,
-              let info = try? PeerCertificateInfo(certificate) else { return [] }
-        return info.municipalityCodes
+    /// The client certificate verified in the handshake.
+    static func clientIdentity(_ context: ServerContext) -> PeerCertificateInfo? {
+        guard let certificate = (context.transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate else { return nil }
+        return try? PeerCertificateInfo(certificate)
     }
 }

@@ -13,9 +13,13 @@ struct NodeCommand: AsyncParsableCommand {
         Reads a JSON configuration (dataDirectory, listenHost, listenPort, certificatePath, \
         privateKeyPath, caCertificatePath, optional revocationListPath, directoryPath, optional \
         limits {maxMessageBytes, maxConcurrentStreams, callTimeoutSeconds}); relative paths are \
-        relative to the file. Serves renkei.v1.TransferInquiry and renkei.v1.Health over TLS 1.3 \
-        with client certificates required, verified against the federation CA and the revocation \
-        list. SIGTERM or SIGINT stops accepting calls, lets in-flight calls finish and exits 0. \
+        relative to the file, optional adminSocketPath (default DATA/admin.sock). Serves \
+        renkei.v1.TransferInquiry and renkei.v1.Health over TLS 1.3 with client certificates \
+        required, verified against the federation CA and the revocation list, and the operator \
+        commands (renkei inquire transfer --node, renkei resident mark-moved-out --node) on the \
+        admin unix socket, mode 0600. A new revocation list or directory file is picked up \
+        without a restart; one that is unsigned, tampered or expired is refused and the previous \
+        one kept. SIGTERM or SIGINT stops accepting calls, lets in-flight calls finish and exits 0. \
         RENKEI_MASTER_KEY (64 hex characters) overrides DATA/master.key.
         """)
 
@@ -37,9 +41,12 @@ struct NodeCommand: AsyncParsableCommand {
             } catch {
                 throw CLIFailure(error.description)
             }
-            let server: GRPCServerForNode
+            let peerServer: PeerServer.Server
+            let adminServer: AdminServer.Server
             do throws(PeerError) {
-                server = try PeerServer.make(config: nodeConfig, store: store, logger: logger)
+                let trust = try TrustSource(config: nodeConfig, logger: logger)
+                peerServer = try PeerServer.make(config: nodeConfig, store: store, logger: logger, trustSource: trust)
+                adminServer = try AdminServer.make(config: nodeConfig, store: store, trust: trust, logger: logger)
             } catch {
                 throw CLIFailure(error.description)
             }
@@ -48,8 +55,19 @@ struct NodeCommand: AsyncParsableCommand {
                 "tenants": "\(store.tenants.map(\.code.rawValue).joined(separator: ","))",
                 "listen": "\(nodeConfig.listenHost):\(nodeConfig.listenPort)",
             ])
+            let socket = nodeConfig.adminSocket
             let group = ServiceGroup(
-                services: [PeerServerService(server: server, logger: logger)],
+                services: [
+                    GRPCServerService(name: "peer API", server: peerServer, logger: logger),
+                    GRPCServerService(name: "admin API", server: adminServer, logger: logger,
+                                      onListening: {
+                                          // Only the node's own account may use it (ADR 0005).
+                                          guard chmod(socket, 0o600) == 0 else {
+                                              throw CLIFailure("cannot restrict the admin socket \(socket) to 0600: \(String(cString: strerror(errno)))")
+                                          }
+                                      },
+                                      onStop: { unlink(socket) }),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger)
             do {
@@ -61,8 +79,6 @@ struct NodeCommand: AsyncParsableCommand {
         }
     }
 }
-
-typealias GRPCServerForNode = PeerServer.Server
 
 /// The master key source for a node process: RENKEI_MASTER_KEY, else DATA/master.key.
 func environmentMasterKey() -> MasterKeySource {

@@ -60,10 +60,13 @@ final class Mutexed: @unchecked Sendable {
         let matsueCert = try fed.issue("matsue", codes: [matsue])
         try fed.issue("izumo", codes: [izumo])
         let person = people(matsue, count: 3, seed: 322016)[0]
-        let dataDir: String
+        let dataDir: String, izumoDataDir: String
         do {
             let store = try fed.makeStore("matsue", hosting: [matsue], residents: 3)
             dataDir = store.directory.root
+            // The requester's own node (not running): what it receives is stored there.
+            let requesterStore = try fed.makeStore("izumo", hosting: [izumo], residents: 1)
+            izumoDataDir = requesterStore.directory.root
         }
         let port = Int.random(in: 20_000...60_000)
         // Hamada is (wrongly) listed at the Matsue node, whose certificate carries only 322016.
@@ -71,7 +74,7 @@ final class Mutexed: @unchecked Sendable {
         let nodeConfigPath = fed.dir.file("matsue-node.json")
         try fed.config("matsue", data: dataDir, directory: directory, port: port).write(to: nodeConfigPath)
         let izumoConfigPath = fed.dir.file("izumo-node.json")
-        try fed.config("izumo", directory: directory).write(to: izumoConfigPath)
+        try fed.config("izumo", data: izumoDataDir, directory: directory).write(to: izumoConfigPath)
 
         let node = Process()
         node.executableURL = URL(fileURLWithPath: RenkeiBinary.path)
@@ -96,6 +99,7 @@ final class Mutexed: @unchecked Sendable {
         #expect(matchCode == 0, "\(matchErr)")
         #expect(matchOut.contains("MATCH"))
         #expect(matchOut.contains(person.resident.nameKana))
+        #expect(matchOut.contains("stored    stored, source 322016"))
 
         let unknown = try IndividualNumber.completing(firstEleven: "98765432101")
         let (missCode, missOut, _) = try RenkeiBinary.run(args + [unknown.digits])

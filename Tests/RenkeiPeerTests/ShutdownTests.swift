@@ -18,7 +18,7 @@ import Testing
         let metrics = PeerMetrics()
         let logger = Logger(label: "test.shutdown")
         let server = try PeerServer.make(config: fed.config("matsue"), store: store, logger: logger, metrics: metrics)
-        let group = ServiceGroup(services: [PeerServerService(server: server, logger: logger)], logger: logger)
+        let group = ServiceGroup(services: [GRPCServerService(name: "peer API", server: server, logger: logger)], logger: logger)
         let numbers = people(matsue, count: 3, seed: 322016).map(\.resident.individualNumber)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
