@@ -200,7 +200,9 @@ public struct ClusterRuntime: Sendable {
         } catch {
             if !state.processes.isEmpty {
                 progress("stopping the nodes that were started")
-                _ = await stop(plan: plan, state: &state)
+                for report in await stop(plan: plan, state: &state) {
+                    progress("node \(report.name) (pid \(report.pid)): \(report.summary)")
+                }
                 try? state.write(directory: base)
             }
             throw error
