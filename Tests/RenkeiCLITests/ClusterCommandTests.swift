@@ -176,6 +176,31 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir))
     }
 
+    @Test func nodeThatIgnoresSIGTERMIsKilledAndTheOutputSaysSo() throws {
+        let scratch = try Scratch()
+        let specPath = scratch.path + "/one.json"
+        let port = try Self.freePorts(1)[0]
+        try """
+        {"nodes": [{"name": "stuck", "port": \(port), "municipalities": [{"code": "322041", "residents": 3}]}]}
+        """.write(toFile: specPath, atomically: true, encoding: .utf8)
+        let dir = scratch.path + "/c"
+        defer { _ = try? Renkei.run(["cluster", "down", "--dir", dir, "--grace", "1"]) }
+        let up = try Renkei.run(["cluster", "up", specPath, "--dir", dir])
+        try #require(up.exitCode == 0, "\(up.stderr)")
+        let pid = try #require(FileManager.default.contents(atPath: dir + "/nodes/stuck/node.pid")
+            .flatMap { Int32(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) })
+        // A stopped process cannot act on SIGTERM; only SIGKILL ends it.
+        #expect(kill(pid, SIGSTOP) == 0)
+        let down = try Renkei.run(["cluster", "down", "--dir", dir, "--grace", "1"])
+        #expect(down.exitCode == 0, "\(down.stdout)\(down.stderr)")
+        #expect(down.stdout.contains("node stuck (pid \(pid)): did not stop within the grace period; sent SIGKILL: killed by SIGKILL"), "\(down.stdout)")
+        #expect(!Self.alive(pid))
+        let exit = try Self.json(dir + "/nodes/stuck/node.exit")
+        #expect((exit["signal"] as? NSNumber)?.int32Value == SIGKILL)
+        let status = try Renkei.run(["cluster", "status", "--dir", dir])
+        #expect(status.stdout.contains("last run killed by SIGKILL"), "\(status.stdout)")
+    }
+
     @Test func codeHostedTwiceIsRefusedNamingTheField() throws {
         let scratch = try Scratch()
         let specPath = scratch.path + "/bad.json"
