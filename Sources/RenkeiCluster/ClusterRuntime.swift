@@ -252,7 +252,7 @@ public struct ClusterRuntime: Sendable {
 
     /// Stops the processes recorded in `state` and clears them from it.
     func stop(plan: ClusterPlan, state: inout ClusterState) async -> [StopReport] {
-        struct Stopping { let node: ClusterPlan.NodePlan; let pid: Int32; var signalled: Bool }
+        struct Stopping { let node: ClusterPlan.NodePlan; let pid: Int32 }
         var stopping: [Stopping] = []
         var reports: [String: StopReport] = [:]
         let started = ContinuousClock.now
@@ -260,7 +260,7 @@ public struct ClusterRuntime: Sendable {
             guard let node = plan.node(named: process.name) else { continue }
             if NodeProcesses.isRunning(process.pid, nodeConfig: node.configPath) {
                 NodeProcesses.send(SIGTERM, to: process.pid)
-                stopping.append(Stopping(node: node, pid: process.pid, signalled: true))
+                stopping.append(Stopping(node: node, pid: process.pid))
             } else {
                 reports[node.spec.name] = StopReport(name: node.spec.name, pid: process.pid,
                                                      outcome: .notRunning(NodeProcesses.readExit(node)), seconds: 0)
