@@ -18,6 +18,7 @@ public struct ClusterBuilder: Sendable {
     public let plan: ClusterPlan
     let logger: Logger
 
+    /// A builder for `plan`; `logger` gets codes and counts, never personal data.
     public init(plan: ClusterPlan, logger: Logger) {
         self.plan = plan
         self.logger = logger
@@ -25,19 +26,29 @@ public struct ClusterBuilder: Sendable {
 
     /// Progress of loading one municipality.
     public struct LoadProgress: Sendable {
+        /// The municipality code.
         public let code: String
+        /// Its name.
         public let name: String
+        /// The node it is loaded into.
         public let nodeName: String
+        /// Residents stored so far.
         public let residentsDone: Int
+        /// Residents to store.
         public let residentsTotal: Int
+        /// Vaccination records stored so far.
         public let vaccinations: Int
     }
 
     /// What was loaded into one municipality.
     public struct LoadReport: Sendable, Equatable {
+        /// The municipality code.
         public let code: String
+        /// Residents stored.
         public let residents: Int
+        /// Vaccination records stored.
         public let vaccinations: Int
+        /// Time taken, generation included.
         public let seconds: Double
     }
 

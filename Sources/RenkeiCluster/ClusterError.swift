@@ -22,10 +22,14 @@ public struct ClusterError: Error, CustomStringConvertible, Sendable {
         case health
     }
 
+    /// What went wrong, broadly.
     public let code: Code
+    /// What went wrong, naming the file, field, node or code.
     public let message: String
+    /// The underlying error, if any.
     public let cause: (any Error & Sendable)?
 
+    /// An error with `code`, `message` and an optional `cause`.
     public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message

@@ -63,9 +63,13 @@ public struct StopReport: Sendable, Equatable {
         case stillRunning
     }
 
+    /// The node's name.
     public let name: String
+    /// Its process id.
     public let pid: Int32
+    /// What happened.
     public let outcome: Outcome
+    /// Seconds from the first SIGTERM until it was gone.
     public let seconds: Double
 
     /// One line for the operator.
@@ -86,10 +90,15 @@ public struct StopReport: Sendable, Equatable {
 
 /// The status of one node.
 public struct NodeStatus: Sendable {
+    /// The node's name.
     public let name: String
+    /// `host:port` of its peer API.
     public let endpoint: String
+    /// The municipalities it hosts.
     public let codes: [String]
+    /// Its recorded process id, if it was started and not stopped by `down`.
     public let pid: Int32?
+    /// Whether that process is running (and is this node).
     public let running: Bool
     /// `SERVING`, or why the check failed; nil when not running.
     public let health: Result<HealthProbe.Answer, ClusterError>?
@@ -99,12 +108,19 @@ public struct NodeStatus: Sendable {
 
 /// One row of `cluster up`'s table.
 public struct ClusterRow: Sendable, Equatable {
+    /// The municipality code.
     public let code: String
+    /// Its name.
     public let name: String
+    /// The node hosting it.
     public let node: String
+    /// That node's `host:port`.
     public let endpoint: String
+    /// Residents loaded.
     public let residents: Int
+    /// Vaccination records loaded.
     public let vaccinations: Int
+    /// Its operator view directory (`--node`).
     public let operatorView: String
 }
 
@@ -126,9 +142,11 @@ public struct ClusterRuntime: Sendable {
 
     /// The `renkei` executable the nodes run (normally this process's own).
     public let executable: String
+    /// Timing of starting and stopping.
     public let timing: Timing
     let logger: Logger
 
+    /// A runtime starting nodes from `executable`.
     public init(executable: String, timing: Timing = Timing(), logger: Logger) {
         self.executable = executable
         self.timing = timing

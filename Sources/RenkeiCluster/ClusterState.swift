@@ -28,6 +28,7 @@ public struct ClusterState: Sendable, Codable, Equatable {
         }
     }
 
+    /// The file format (`currentFormat`).
     public var format: Int
     /// The spec the cluster was made from, overrides applied.
     public var spec: ClusterSpec
