@@ -121,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "renkei",
             dependencies: [
-                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI", "RenkeiPeer", "RenkeiAudit", "RenkeiCluster",
+                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI", "RenkeiPeer", "RenkeiWire", "RenkeiAudit", "RenkeiCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

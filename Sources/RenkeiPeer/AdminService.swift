@@ -63,7 +63,7 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
         let destination = try field { () throws(BrokenRule) in try InquiryRules.code(request.toCode, field: "to_code") }
         let date: LocalDate
         if request.movedOutOn.isEmpty {
-            date = TransferIn.todayInJapan()
+            date = .todayInJapan()
         } else {
             do throws(ValidationError) {
                 date = try LocalDate(parsing: request.movedOutOn, field: FieldName("moved_out_on", "転出日"))
@@ -71,41 +71,23 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
                 throw RPCError(code: .invalidArgument, message: "moved_out_on: \(error.message)")
             }
         }
-        let tenant: TenantPartition
-        let audit: AuditLog
-        do throws(NodeError) {
-            tenant = try store.tenant(acting)
-            audit = try store.auditLog(acting)
-        } catch {
+        guard store.hosts(acting) else {
             throw RPCError(code: .permissionDenied, message: "acting_code: this node does not host municipality \(acting)")
         }
-        let result: MoveMarkOutcome
-        do throws(NodeError) {
-            result = try tenant.markMovedOut(number: number, to: destination, on: date)
+        let result: MoveOutResult
+        do throws(PeerError) {
+            result = try MoveOut.mark(store: store, code: acting, number: number, to: destination, on: date)
         } catch {
-            throw RPCError(code: .internalError, message: "the move-out could not be recorded: \(error.code)")
-        }
-        do throws(AuditError) {
-            _ = try audit.append(AuditRecord(event: .movedOutMarked, outcome: Self.auditOutcome(result), requesterCode: acting, targetCode: destination, numberIndex: tenant.numberIndexHex(number)))
-        } catch {
-            logger.critical("audit append failed", metadata: ["event": "moved-out-marked", "error": "\(error.code.rawValue)"])
-            throw RPCError(code: .internalError, message: "the move-out was recorded but its audit entry could not be written: \(error.message)")
+            throw Self.rpcError(error)
         }
         var answer = Renkei_Admin_V1_MarkMovedOutResponse()
-        answer.result = switch result {
+        answer.result = switch result.outcome {
         case .marked: .marked
         case .alreadyMarked: .alreadyMarked
         case .notFound: .notFound
         }
+        answer.auditSequence = result.auditEntry.seq
         return answer
-    }
-
-    static func auditOutcome(_ result: MoveMarkOutcome) -> AuditOutcome {
-        switch result {
-        case .marked: .marked
-        case .alreadyMarked: .alreadyMarked
-        case .notFound: .notFound
-        }
     }
 
     private func field<T>(_ body: () throws(BrokenRule) -> T) throws -> T {

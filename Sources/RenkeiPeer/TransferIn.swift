@@ -36,7 +36,7 @@ public struct TransferIn: Sendable {
     }
 
     /// Asks and stores. The requester must be a tenant of this node.
-    public func run(_ inquiry: TransferInquiry, receivedOn: LocalDate = TransferIn.todayInJapan()) async throws(PeerError) -> TransferInResult {
+    public func run(_ inquiry: TransferInquiry, receivedOn: LocalDate = .todayInJapan()) async throws(PeerError) -> TransferInResult {
         let tenant: TenantPartition
         let audit: AuditLog
         do throws(NodeError) {
@@ -105,14 +105,5 @@ public struct TransferIn: Sendable {
             logger.critical("audit append failed", metadata: ["event": "\(record.event.rawValue)", "error": "\(error.code.rawValue)"])
             throw PeerError(.storage, "the audit log could not be written: \(error.message)", cause: error)
         }
-    }
-
-    /// Today's date in Japan, whose municipalities' registers are kept in JST.
-    public static func todayInJapan(now: Date = Date()) -> LocalDate {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Asia/Tokyo")!
-        let c = calendar.dateComponents([.year, .month, .day], from: now)
-        // A calendar's own date is always valid.
-        return try! LocalDate(year: c.year!, month: c.month!, day: c.day!)
     }
 }

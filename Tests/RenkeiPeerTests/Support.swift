@@ -117,11 +117,12 @@ func withProvider<T: Sendable>(
 
 /// A raw TransferInquiry call over the requester's verified transport, for
 /// requests the typed client would refuse to build.
-func rawInquire(_ request: Renkei_V1_TransferInquiryRequest, route: PeerRoute, config: NodeConfig) async throws -> Renkei_V1_TransferInquiryResponse {
+func rawInquire(_ request: Renkei_V1_TransferInquiryRequest, route: PeerRoute, config: NodeConfig,
+                timeout: Duration = .seconds(5)) async throws -> Renkei_V1_TransferInquiryResponse {
     let trust = try PeerTrust.load(config)
     let transport = try TransferInquiryClient.makeTransport(route: route, config: config, trust: trust, failures: HandshakeFailureLog())
     var options = CallOptions.defaults
-    options.timeout = .seconds(5)
+    options.timeout = timeout
     options.waitForReady = false
     return try await withGRPCClient(transport: transport) { client in
         try await Renkei_V1_TransferInquiry.Client(wrapping: client).inquire(request, options: options)

@@ -127,6 +127,9 @@ public nonisolated struct Renkei_Admin_V1_MarkMovedOutResponse: Sendable {
 
   public var result: Renkei_Admin_V1_MarkMovedOutResponse.Result = .unspecified
 
+  /// The sequence number of the audit entry that records the call.
+  public var auditSequence: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum Result: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -137,6 +140,7 @@ public nonisolated struct Renkei_Admin_V1_MarkMovedOutResponse: Sendable {
     case marked // = 1
 
     /// The flag was already set with the same municipality and date.
+    /// (A different municipality or date replaces it: RESULT_MARKED.)
     case alreadyMarked // = 2
 
     /// No resident with this number in the acting tenant.
@@ -335,7 +339,7 @@ nonisolated extension Renkei_Admin_V1_MarkMovedOutRequest: SwiftProtobuf.Message
 
 nonisolated extension Renkei_Admin_V1_MarkMovedOutResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MarkMovedOutResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}result\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}result\0\u{3}audit_sequence\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -344,6 +348,7 @@ nonisolated extension Renkei_Admin_V1_MarkMovedOutResponse: SwiftProtobuf.Messag
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularEnumField(value: &self.result) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.auditSequence) }()
       default: break
       }
     }
@@ -353,11 +358,15 @@ nonisolated extension Renkei_Admin_V1_MarkMovedOutResponse: SwiftProtobuf.Messag
     if self.result != .unspecified {
       try visitor.visitSingularEnumField(value: self.result, fieldNumber: 1)
     }
+    if self.auditSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.auditSequence, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Renkei_Admin_V1_MarkMovedOutResponse, rhs: Renkei_Admin_V1_MarkMovedOutResponse) -> Bool {
     if lhs.result != rhs.result {return false}
+    if lhs.auditSequence != rhs.auditSequence {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
