@@ -60,7 +60,7 @@ func municipalityCode(_ text: String, option: String = "--code") throws -> Munic
     do throws(RenkeiCore.ValidationError) {
         return try MunicipalityCode(text)
     } catch {
-        throw ValidationError("\(option): \(error.message)")
+        throw ValidationError("\(option): not a valid municipality code: \(error.message)")
     }
 }
 
