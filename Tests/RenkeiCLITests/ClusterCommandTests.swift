@@ -117,21 +117,43 @@ import Testing
         let matsueNumber = try #require(try Renkei.run(["cluster", "sample", "--dir", dir, "--code", "322016", "--count", "1"])
             .stdout.split(separator: "\n").first.map(String.init))
 
-        // Matsue asks Izumo, across node processes, over mutual TLS.
-        let matsueConfig = "\(dir)/nodes/matsue/node.json"
-        let match = try Renkei.run(["inquire", "transfer", "--config", matsueConfig, "--as", "322016", "--from", "322032", "--number", izumoNumbers[1]])
+        // Issue 3's acceptance scenario, through the operator views. Matsue
+        // asks Izumo, across node processes, over mutual TLS; the running
+        // Matsue node asks (admin socket) and stores what it receives.
+        let matsueView = "\(dir)/322016"
+        let match = try Renkei.run(["inquire", "transfer", "--node", matsueView, "--from", "322032", "--number", izumoNumbers[1]])
         #expect(match.exitCode == 0, "\(match.stdout)\(match.stderr)")
         #expect(match.stdout.hasPrefix("MATCH"), "\(match.stdout)")
-        // Yasugi's tenant on the shared node answers for Yasugi.
+        #expect(match.stdout.contains("stored    stored, source 322032"), "\(match.stdout)")
+        // The same Izumo number asked of Hamada: misaddressed, no one.
+        let misaddressed = try Renkei.run(["inquire", "transfer", "--node", matsueView, "--from", "322024", "--number", izumoNumbers[1]])
+        #expect(misaddressed.exitCode == 3, "\(misaddressed.stdout)\(misaddressed.stderr)")
+        #expect(misaddressed.stdout.hasPrefix("NO_MATCH"))
+        // Yasugi's tenant on the shared node answers for Yasugi (the --config form).
+        let matsueConfig = "\(dir)/nodes/matsue/node.json"
         let shared = try Renkei.run(["inquire", "transfer", "--config", matsueConfig, "--as", "322016", "--from", "322067", "--number", yasugiNumber])
         #expect(shared.exitCode == 0, "\(shared.stdout)\(shared.stderr)")
         // A Yasugi resident is no one in Hamada's tenant on the same node.
-        let otherTenant = try Renkei.run(["inquire", "transfer", "--config", matsueConfig, "--as", "322016", "--from", "322024", "--number", yasugiNumber])
+        let otherTenant = try Renkei.run(["inquire", "transfer", "--node", matsueView, "--from", "322024", "--number", yasugiNumber])
         #expect(otherTenant.exitCode == 3, "\(otherTenant.stdout)\(otherTenant.stderr)")
         // Matsue's own resident is no one in Izumo.
-        let noMatch = try Renkei.run(["inquire", "transfer", "--config", matsueConfig, "--as", "322016", "--from", "322032", "--number", matsueNumber])
+        let noMatch = try Renkei.run(["inquire", "transfer", "--node", matsueView, "--from", "322032", "--number", matsueNumber])
         #expect(noMatch.exitCode == 3, "\(noMatch.stdout)\(noMatch.stderr)")
-        #expect(noMatch.stdout.hasPrefix("NO_MATCH"))
+        // An invalid municipality code: a clear error, nothing sent.
+        let invalid = try Renkei.run(["inquire", "transfer", "--node", matsueView, "--from", "999999", "--number", "123456789018"])
+        #expect(invalid.exitCode == 64)
+        #expect(invalid.stderr.contains("--from: not a valid municipality code"), "\(invalid.stderr)")
+        // Hamada acts through its own view of the shared node.
+        let hamadaAsks = try Renkei.run(["inquire", "transfer", "--node", "\(dir)/322024", "--from", "322016", "--number", matsueNumber])
+        #expect(hamadaAsks.exitCode == 0, "\(hamadaAsks.stdout)\(hamadaAsks.stderr)")
+        // Izumo marks the person as moved out, through its running node.
+        let movedOut = try Renkei.run(["resident", "mark-moved-out", "--node", "\(dir)/322032", "--number", izumoNumbers[1], "--to", "322016"])
+        #expect(movedOut.exitCode == 0, "\(movedOut.stdout)\(movedOut.stderr)")
+        // Both sides' audit logs verify while the nodes run.
+        for code in ["322016", "322032", "322024"] {
+            let verify = try Renkei.run(["audit", "verify", "--node", "\(dir)/\(code)"])
+            #expect(verify.exitCode == 0, "\(code): \(verify.stdout)\(verify.stderr)")
+        }
 
         let status = try Renkei.run(["cluster", "status", "--dir", dir])
         #expect(status.exitCode == 0, "\(status.stdout)\(status.stderr)")
@@ -168,6 +190,13 @@ import Testing
         let downAgain = try Renkei.run(["cluster", "down", "--dir", dir])
         #expect(downAgain.exitCode == 0, "\(downAgain.stderr)")
         #expect(downAgain.stdout.contains("nothing is running"), "\(downAgain.stdout)")
+
+        // What Matsue now holds (offline, the node stopped): the received file.
+        let held = try Renkei.run(["resident", "show", "--data", "\(dir)/nodes/matsue/data", "--code", "322016", "--number", izumoNumbers[1]])
+        #expect(held.exitCode == 0, "\(held.stdout)\(held.stderr)")
+        #expect(held.stdout.contains("received files  1"), "\(held.stdout)")
+        let izumoHolds = try Renkei.run(["resident", "show", "--data", "\(dir)/nodes/izumo/data", "--code", "322032", "--number", izumoNumbers[1]])
+        #expect(izumoHolds.stdout.contains("to 322016"), "\(izumoHolds.stdout)")
 
         // The data stays; --purge removes it.
         #expect(FileManager.default.fileExists(atPath: "\(dir)/nodes/izumo/data/node.json"))
