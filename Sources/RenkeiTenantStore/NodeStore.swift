@@ -116,13 +116,7 @@ public final class NodeStore: Sendable {
         guard directory.exists else {
             throw NodeError(.notInitialized, "\(directory.root) is not a node data directory (no node.json); run: renkei init --data \(directory.root)")
         }
-        let manifest: NodeManifest
-        do {
-            let bytes = try SecureFile.readAll(atPath: directory.manifestPath)
-            manifest = try JSONDecoder().decode(NodeManifest.self, from: Data(bytes))
-        } catch {
-            throw NodeError(.corrupted, "cannot read \(directory.manifestPath)", cause: error)
-        }
+        let manifest = try readManifest(directory)
         guard manifest.format == NodeManifest.currentFormat else {
             throw NodeError(.corrupted, "\(directory.manifestPath) has format \(manifest.format); this renkei reads format \(NodeManifest.currentFormat)")
         }
@@ -146,14 +140,16 @@ public final class NodeStore: Sendable {
         guard directory.exists else {
             throw NodeError(.notInitialized, "\(directory.root) is not a node data directory (no node.json)")
         }
-        let manifest: NodeManifest
+        return try loadMasterKey(directory, source: source, manifest: try readManifest(directory))
+    }
+
+    private static func readManifest(_ directory: NodeDirectory) throws(NodeError) -> NodeManifest {
         do {
             let bytes = try SecureFile.readAll(atPath: directory.manifestPath)
-            manifest = try JSONDecoder().decode(NodeManifest.self, from: Data(bytes))
+            return try JSONDecoder().decode(NodeManifest.self, from: Data(bytes))
         } catch {
             throw NodeError(.corrupted, "cannot read \(directory.manifestPath)", cause: error)
         }
-        return try loadMasterKey(directory, source: source, manifest: manifest)
     }
 
     private static func loadMasterKey(_ directory: NodeDirectory, source: MasterKeySource, manifest: NodeManifest) throws(NodeError) -> MasterKey {

@@ -55,6 +55,21 @@ enum CLILogging {
     }
 }
 
+/// The Individual Number from `--number`, or read from standard input
+/// (prompting on a terminal) so it stays out of the shell history; its check
+/// digit is checked here, so a bad number is never used or sent.
+func individualNumber(_ given: String?, option: String = "--number") throws -> IndividualNumber {
+    if given == nil, isatty(STDIN_FILENO) == 1 {
+        FileHandle.standardError.write(Data("個人番号: ".utf8))
+    }
+    let text = given ?? (readLine(strippingNewline: true) ?? "")
+    do throws(RenkeiCore.ValidationError) {
+        return try IndividualNumber(text.trimmingCharacters(in: .whitespaces))
+    } catch {
+        throw CLIFailure("\(option): \(error.message)", exitCode: .validationFailure)
+    }
+}
+
 /// Parses a municipality code argument with a message naming the option.
 func municipalityCode(_ text: String, option: String = "--code") throws -> MunicipalityCode {
     do throws(RenkeiCore.ValidationError) {

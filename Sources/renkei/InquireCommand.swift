@@ -79,16 +79,7 @@ struct InquireCommand: AsyncParsableCommand {
                     throw CLIFailure(error.message, exitCode: .validationFailure)
                 }
                 let (nodeConfig, asking) = try resolveNode()
-                if number == nil, isatty(STDIN_FILENO) == 1 {
-                    FileHandle.standardError.write(Data("個人番号: ".utf8))
-                }
-                let text = number ?? (readLine(strippingNewline: true) ?? "")
-                let individualNumber: IndividualNumber
-                do throws(RenkeiCore.ValidationError) {
-                    individualNumber = try IndividualNumber(text.trimmingCharacters(in: .whitespaces))
-                } catch {
-                    throw CLIFailure("--number: \(error.message)", exitCode: .validationFailure)
-                }
+                let individualNumber = try individualNumber(number)
                 let inquiry = TransferInquiry(requester: asking, target: target, number: individualNumber,
                                               purpose: wirePurpose, consentReference: consent)
                 let outcome: InquiryOutcome
@@ -109,14 +100,7 @@ struct InquireCommand: AsyncParsableCommand {
 
         /// The node configuration and the asking municipality, from --node or --config/--as.
         func resolveNode() throws -> (NodeConfig, MunicipalityCode) {
-            if let node {
-                do throws(PeerError) {
-                    let view = try OperatorView.load(directory: node)
-                    return (try NodeConfig.load(contentsOf: view.nodeConfigPath), view.municipality)
-                } catch {
-                    throw CLIFailure("--node: \(error.description)", exitCode: .validationFailure)
-                }
-            }
+            if let node { return try operatorView(node) }
             // validate() guarantees --config and --as here.
             return (try loadNodeConfig(config!), try municipalityCode(requester!, option: "--as"))
         }

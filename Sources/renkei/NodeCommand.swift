@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RenkeiCore
 import RenkeiPeer
 import RenkeiTenantStore
 import ServiceLifecycle
@@ -84,6 +85,17 @@ struct NodeCommand: AsyncParsableCommand {
 func environmentMasterKey() -> MasterKeySource {
     if let hex = ProcessInfo.processInfo.environment["RENKEI_MASTER_KEY"], !hex.isEmpty { return .hex(hex) }
     return .dataDirectory
+}
+
+/// The operator view `--node DIR`: its node's configuration and the
+/// municipality it acts as, as a CLI failure naming --node if unreadable.
+func operatorView(_ directory: String) throws -> (config: NodeConfig, actsAs: MunicipalityCode) {
+    do throws(PeerError) {
+        let view = try OperatorView.load(directory: directory)
+        return (try NodeConfig.load(contentsOf: view.nodeConfigPath), view.municipality)
+    } catch {
+        throw CLIFailure("--node: \(error.description)", exitCode: .validationFailure)
+    }
 }
 
 /// Reads a node configuration, as a CLI failure if it cannot.

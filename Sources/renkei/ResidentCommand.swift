@@ -29,16 +29,7 @@ struct ResidentCommand: ParsableCommand {
         func run() throws {
             try reportingFailures {
                 let code = try municipalityCode(code)
-                if number == nil, isatty(STDIN_FILENO) == 1 {
-                    FileHandle.standardError.write(Data("個人番号: ".utf8))
-                }
-                let text = number ?? (readLine(strippingNewline: true) ?? "")
-                let number: IndividualNumber
-                do throws(RenkeiCore.ValidationError) {
-                    number = try IndividualNumber(text.trimmingCharacters(in: .whitespaces))
-                } catch {
-                    throw CLIFailure("--number: \(error.message)", exitCode: .validationFailure)
-                }
+                let number = try individualNumber(number)
                 let store = try node.openStore()
                 let tenant: TenantPartition
                 let file: ResidentFile?

@@ -57,16 +57,7 @@ extension ResidentCommand {
                     throw CLIFailure("--on: \(error.message)", exitCode: .validationFailure)
                 }
                 let (config, acting) = try resolve()
-                if number == nil, isatty(STDIN_FILENO) == 1 {
-                    FileHandle.standardError.write(Data("個人番号: ".utf8))
-                }
-                let text = number ?? (readLine(strippingNewline: true) ?? "")
-                let individualNumber: IndividualNumber
-                do throws(RenkeiCore.ValidationError) {
-                    individualNumber = try IndividualNumber(text.trimmingCharacters(in: .whitespaces))
-                } catch {
-                    throw CLIFailure("--number: \(error.message)", exitCode: .validationFailure)
-                }
+                let individualNumber = try individualNumber(number)
 
                 let outcome: Renkei_Admin_V1_MarkMovedOutResponse.Result
                 let sequence: UInt64
@@ -115,12 +106,8 @@ extension ResidentCommand {
         /// The node configuration (with --node) and the municipality acted as.
         func resolve() throws -> (NodeConfig?, MunicipalityCode) {
             if let node {
-                do throws(PeerError) {
-                    let view = try OperatorView.load(directory: node)
-                    return (try NodeConfig.load(contentsOf: view.nodeConfigPath), view.municipality)
-                } catch {
-                    throw CLIFailure("--node: \(error.description)", exitCode: .validationFailure)
-                }
+                let view = try operatorView(node)
+                return (view.config, view.actsAs)
             }
             return (nil, try municipalityCode(code!))
         }
