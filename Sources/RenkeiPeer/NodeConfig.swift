@@ -34,16 +34,34 @@ public struct NodeConfig: Sendable, Codable, Equatable {
         public var maxConcurrentStreams: Int
         /// Deadline of an outgoing unary inquiry, in seconds.
         public var callTimeoutSeconds: Double
+        /// InquireBulk streams one requester municipality may have open at
+        /// once; one more fails at once with RESOURCE_EXHAUSTED.
+        public var bulkStreamsPerRequester: Int
+        /// Bulk items per second one requester municipality may have
+        /// answered (a token bucket holding one second's worth); batches
+        /// over the rate wait, they are not refused.
+        public var bulkItemsPerSecondPerRequester: Int
+        /// Bulk batches processed at once across all streams. Fewer than the
+        /// cores, so single inquiries always find CPU.
+        public var bulkWorkers: Int
+
+        /// The default of `bulkWorkers`: one core left for everything else.
+        public static var defaultBulkWorkers: Int { max(1, ProcessInfo.processInfo.activeProcessorCount - 1) }
 
         /// What the transport itself accepts: twice `maxMessageBytes`, so
         /// that messages between the two get RESOURCE_EXHAUSTED from the
         /// service rather than the transport's stream reset.
         public var transportCeilingBytes: Int { maxMessageBytes.multipliedReportingOverflow(by: 2).overflow ? Int.max : maxMessageBytes * 2 }
 
-        public init(maxMessageBytes: Int = 4 * 1024 * 1024, maxConcurrentStreams: Int = 64, callTimeoutSeconds: Double = 10) {
+        public init(maxMessageBytes: Int = 4 * 1024 * 1024, maxConcurrentStreams: Int = 64, callTimeoutSeconds: Double = 10,
+                    bulkStreamsPerRequester: Int = 4, bulkItemsPerSecondPerRequester: Int = 200_000,
+                    bulkWorkers: Int = Limits.defaultBulkWorkers) {
             self.maxMessageBytes = maxMessageBytes
             self.maxConcurrentStreams = maxConcurrentStreams
             self.callTimeoutSeconds = callTimeoutSeconds
+            self.bulkStreamsPerRequester = bulkStreamsPerRequester
+            self.bulkItemsPerSecondPerRequester = bulkItemsPerSecondPerRequester
+            self.bulkWorkers = bulkWorkers
         }
 
         public init(from decoder: any Decoder) throws {
@@ -52,6 +70,10 @@ public struct NodeConfig: Sendable, Codable, Equatable {
             maxMessageBytes = try c.decodeIfPresent(Int.self, forKey: .maxMessageBytes) ?? d.maxMessageBytes
             maxConcurrentStreams = try c.decodeIfPresent(Int.self, forKey: .maxConcurrentStreams) ?? d.maxConcurrentStreams
             callTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .callTimeoutSeconds) ?? d.callTimeoutSeconds
+            bulkStreamsPerRequester = try c.decodeIfPresent(Int.self, forKey: .bulkStreamsPerRequester) ?? d.bulkStreamsPerRequester
+            bulkItemsPerSecondPerRequester = try c.decodeIfPresent(Int.self, forKey: .bulkItemsPerSecondPerRequester)
+                ?? d.bulkItemsPerSecondPerRequester
+            bulkWorkers = try c.decodeIfPresent(Int.self, forKey: .bulkWorkers) ?? d.bulkWorkers
         }
     }
 
@@ -110,7 +132,9 @@ public struct NodeConfig: Sendable, Codable, Equatable {
         guard (0...65_535).contains(config.listenPort) else {
             throw PeerError(.configuration, "\(path): listenPort must be between 0 and 65535")
         }
-        guard config.limits.maxMessageBytes > 0, config.limits.maxConcurrentStreams > 0, config.limits.callTimeoutSeconds > 0 else {
+        guard config.limits.maxMessageBytes > 0, config.limits.maxConcurrentStreams > 0, config.limits.callTimeoutSeconds > 0,
+              config.limits.bulkStreamsPerRequester > 0, config.limits.bulkItemsPerSecondPerRequester > 0,
+              config.limits.bulkWorkers > 0 else {
             throw PeerError(.configuration, "\(path): limits must be positive")
         }
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().path

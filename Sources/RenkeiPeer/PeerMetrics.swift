@@ -15,6 +15,18 @@ public final class PeerMetrics: Sendable {
         public var noMatches = 0
         public var invalid = 0
         public var denied = 0
+        /// InquireBulk batches accepted and answered.
+        public var bulkBatches = 0
+        /// Bulk items answered MATCH.
+        public var bulkMatches = 0
+        /// Bulk items answered NO_MATCH.
+        public var bulkNoMatches = 0
+        /// Bulk items answered INVALID.
+        public var bulkInvalid = 0
+        /// InquireBulk streams failed by a limit or a rule (any non-OK end
+        /// the provider chose: too many streams, in flight, too large,
+        /// invalid batch, permission denied).
+        public var bulkRefusedStreams = 0
     }
 
     public init() {}

@@ -69,7 +69,9 @@ public enum PeerServer {
                 c.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in TLS13Guard.install(on: channel) }
             })
         return GRPCServer(transport: transport, services: [
-            TransferInquiryService(store: store, logger: logger, metrics: metrics, maxMessageBytes: limits.maxMessageBytes),
+            TransferInquiryService(store: store, logger: logger, metrics: metrics, maxMessageBytes: limits.maxMessageBytes,
+                                   bulk: BulkInquiryService(store: store, logger: logger, metrics: metrics,
+                                                            limiter: BulkLimiter(limits), maxMessageBytes: limits.maxMessageBytes)),
             HealthService(),
         ])
     }

@@ -21,12 +21,20 @@ public struct TransferInquiryService: Renkei_V1_TransferInquiry.SimpleServicePro
     let logger: Logger
     let metrics: PeerMetrics
     let maxMessageBytes: Int
+    /// Serves `InquireBulk`.
+    let bulk: BulkInquiryService
 
-    public init(store: NodeStore, logger: Logger, metrics: PeerMetrics, maxMessageBytes: Int = WireLimits.maxMessageBytes) {
+    /// - Parameter bulk: the bulk service; by default one with its own
+    ///   limiter at the default limits.
+    public init(store: NodeStore, logger: Logger, metrics: PeerMetrics, maxMessageBytes: Int = WireLimits.maxMessageBytes,
+                bulk: BulkInquiryService? = nil) {
         self.store = store
         self.logger = logger
         self.metrics = metrics
         self.maxMessageBytes = maxMessageBytes
+        self.bulk = bulk ?? BulkInquiryService(store: store, logger: logger, metrics: metrics,
+                                               limiter: BulkLimiter(NodeConfig.Limits(maxMessageBytes: maxMessageBytes)),
+                                               maxMessageBytes: maxMessageBytes)
     }
 
     /// RESOURCE_EXHAUSTED for a message over the contract's limit that the
@@ -119,7 +127,7 @@ public struct TransferInquiryService: Renkei_V1_TransferInquiry.SimpleServicePro
         response: RPCWriter<Renkei_V1_BulkInquiryResponse>,
         context: ServerContext
     ) async throws {
-        throw RPCError(code: .unimplemented, message: "InquireBulk is not served by this node yet")
+        try await bulk.serve(request: request, response: response, context: context)
     }
 
     /// Pads and logs an answer.

@@ -139,6 +139,27 @@ public struct TenantPartition: Sendable {
         return result
     }
 
+    /// Many resident files by Individual Number: one MultiGet in the number
+    /// index and one in the residents for the whole list, then the
+    /// vaccinations of each resident `include` accepts (a prefix read each:
+    /// their keys are not known in advance). Nil where this tenant has no
+    /// such person or `include` declined the resident.
+    ///
+    /// `include` gets the position in `numbers` and the resident; it lets a
+    /// caller skip the vaccination reads of residents it will not answer
+    /// with (bulk hints that disagree).
+    public func residentFiles(numbers: [IndividualNumber],
+                              include: (Int, Resident) -> Bool = { _, _ in true }) throws(NodeError) -> [ResidentFile?] {
+        let residents = try residents(numbers: numbers)
+        var files: [ResidentFile?] = []
+        files.reserveCapacity(residents.count)
+        for (position, resident) in residents.enumerated() {
+            guard let resident, include(position, resident) else { files.append(nil); continue }
+            files.append(ResidentFile(resident: resident, vaccinations: try vaccinations(of: resident.addressNumber)))
+        }
+        return files
+    }
+
     /// For each number, the record key of the resident that holds it here, or nil.
     public func numberOwners(_ numbers: [IndividualNumber]) throws(NodeError) -> [[UInt8]?] {
         try storage { try db.multiGet(numbers.map(numberKey), in: numberIndexCF) }

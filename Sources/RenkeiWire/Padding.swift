@@ -119,3 +119,78 @@ extension Renkei_V1_BulkResult {
         return result
     }
 }
+
+/// Splitting one batch's results into padded `BulkInquiryResponse` messages,
+/// each at most a given size after padding, by the same bucket rule.
+///
+/// Sizes are computed from each result's encoded size rather than by
+/// encoding every candidate response: only MATCH results are encoded to be
+/// measured (a NO_MATCH or INVALID has a closed form), so the cost is one
+/// extra encode of each file, not of each response.
+public enum BulkPadding {
+    /// The serialized size of a result (as an element of `results`, without
+    /// its tag and length).
+    public static func encodedSize(_ result: Renkei_V1_BulkResult) throws -> Int {
+        if result.hasMatch || !result.unknownFields.data.isEmpty {
+            let bytes: [UInt8] = try result.serializedBytes()
+            return bytes.count
+        }
+        var n = 0
+        if result.itemID != 0 { n += 1 + ResponsePadding.varintLength(Int(result.itemID)) }
+        let outcome = result.outcome.rawValue
+        if outcome != 0 { n += 1 + ResponsePadding.varintLength(outcome) }
+        let field = result.invalidField.utf8.count
+        if field != 0 { n += 1 + ResponsePadding.varintLength(field) + field }
+        return n
+    }
+
+    /// The padded responses carrying `results` for `batchID`, in order, each
+    /// at most `maxBytes` (and 4 MiB) after padding; only the last has
+    /// `batch_complete`. An empty `results` gives one response (the batch's
+    /// completion).
+    ///
+    /// - Throws: `ResponseTooLarge` if a single result does not fit alone.
+    public static func responses(batchID: String, results: [Renkei_V1_BulkResult],
+                                 maxBytes: Int = ResponsePadding.buckets.last!) throws -> [Renkei_V1_BulkInquiryResponse] {
+        let largest = ResponsePadding.buckets.last(where: { $0 <= maxBytes }) ?? ResponsePadding.buckets[0]
+        // Whether a response of unpadded size n pads to a bucket within the
+        // limit (a few sizes just under a bucket have no padding length that
+        // lands on it and move up a bucket).
+        func fits(_ n: Int) -> Bool { ResponsePadding.plan(unpaddedSize: n).map { $0.bucket <= largest } ?? false }
+        let idLength = batchID.utf8.count
+        let header = idLength == 0 ? 0 : 1 + ResponsePadding.varintLength(idLength) + idLength
+        let completeFlag = 2  // tag 0x18 and 0x01
+        var out: [Renkei_V1_BulkInquiryResponse] = []
+        var current = Renkei_V1_BulkInquiryResponse()
+        current.batchID = batchID
+        var size = header
+        func flush(complete: Bool) throws {
+            current.batchComplete = complete
+            let unpadded = size + (complete ? completeFlag : 0)
+            guard let plan = ResponsePadding.plan(unpaddedSize: unpadded), plan.bucket <= largest else {
+                throw ResponseTooLarge(unpaddedSize: unpadded)
+            }
+            current.padding = Data(count: plan.paddingLength)
+            assert((try? current.serializedBytes() as [UInt8])?.count == plan.bucket, "bulk response size computed wrongly")
+            out.append(current)
+            current = Renkei_V1_BulkInquiryResponse()
+            current.batchID = batchID
+            size = header
+        }
+        // Whether it is the last is known only later: a response must fit
+        // both with and without batch_complete.
+        func fitsEither(_ n: Int) -> Bool { fits(n) && fits(n + completeFlag) }
+        for result in results {
+            let length = try encodedSize(result)
+            let entry = 1 + ResponsePadding.varintLength(length) + length
+            if !fitsEither(size + entry), !current.results.isEmpty {
+                try flush(complete: false)
+            }
+            guard fitsEither(size + entry) else { throw ResponseTooLarge(unpaddedSize: size + entry) }
+            current.results.append(result)
+            size += entry
+        }
+        try flush(complete: true)
+        return out
+    }
+}
