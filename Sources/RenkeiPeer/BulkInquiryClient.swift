@@ -207,7 +207,7 @@ public enum BulkInquiryClient {
         let (credits, credit) = AsyncStream<Void>.makeStream()
         for _ in 0..<options.batchesInFlightPerStream { credit.yield() }
         defer { credit.finish() }
-        try await stub.inquireBulk(requestProducer: { writer in
+        try await stub.inquireBulk(options: callOptions, requestProducer: { writer in
             for await _ in credits {
                 guard let batch = queue.next() else { return }
                 let request = tracker.state.withLock {
@@ -215,10 +215,10 @@ public enum BulkInquiryClient {
                 }
                 try await writer.write(request)
             }
-        }, options: callOptions) { response in
+        }) { response in
             for try await message in response.messages {
                 let received = tracker.state.withLock { state -> Result<BulkBatchAnswer?, PeerError> in
-                    do { return .success(try state.receive(message, now: .now)) } catch { return .failure(error) }
+                    do throws(PeerError) { return .success(try state.receive(message, now: .now)) } catch { return .failure(error) }
                 }
                 let done = try received.get()
                 if let done {

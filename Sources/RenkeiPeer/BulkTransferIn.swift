@@ -39,6 +39,11 @@ public struct BulkSettlement: Sendable {
     public let results: [BulkRowResult]
     /// For a provider batch: its round trip.
     public let batchLatency: Duration?
+
+    public init(results: [BulkRowResult], batchLatency: Duration?) {
+        self.results = results
+        self.batchLatency = batchLatency
+    }
 }
 
 /// What a bulk run did, in numbers.
