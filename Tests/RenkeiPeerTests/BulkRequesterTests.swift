@@ -319,6 +319,29 @@ import Testing
         #expect(!audit.contains("bulk-sent"))
     }
 
+    /// A node asked for two codes whose certificate carries only one: the
+    /// handshake fails (nothing sent), no retry, both codes' rows UNREACHABLE.
+    @Test func providerCertificateMustCarryEveryCodeAskedOfIt() async throws {
+        let fed = try Fed()
+        let izumoStore = try fed.fed.makeStore("izumo", hosting: [izumo], residents: 2)
+        let seen = Seen()
+        try await withProvider(fed.fed.config("izumo"), store: izumoStore, metrics: PeerMetrics()) { port in
+            let directory = try fed.fed.signDirectory([izumo: (port, fed.izumoCertificate), yasugi: (port, fed.izumoCertificate)])
+            let config = fed.fed.config("matsue", data: fed.requesterData, directory: directory)
+            let bulk = BulkTransferIn(store: fed.requester, config: config, trust: try TrustSource(config: config, logger: fed.fed.logger),
+                                      logger: fed.fed.logger)
+            let rows = [BulkRow(index: 1, targetCode: "322032", individualNumber: Self.valid[0]),
+                        BulkRow(index: 2, targetCode: "322067", individualNumber: Self.valid[1])]
+            _ = try await bulk.run(rows, requester: matsue, options: BulkTransferInOptions(attempts: 3, retryBase: .seconds(30))) { s throws(PeerError) in
+                seen.results.withLock { $0.append(contentsOf: s.results) }
+            }
+        }
+        let results = seen.results.withLock { $0 }.sorted { $0.index < $1.index }
+        #expect(results.map(\.outcome) == [.unreachable, .unreachable])
+        // Not retried: a 30 s backoff would have kept the test waiting.
+        #expect(results.allSatisfy { $0.reason == "node izumo: its certificate does not match the directory or carry the codes (nothing sent)" })
+    }
+
     @Test func requesterNotHostedIsRefusedBeforeAnything() async throws {
         let fed = try Fed()
         let directory = try fed.fed.signDirectory([izumo: (1, fed.izumoCertificate)])
