@@ -96,6 +96,7 @@ let package = Package(
             name: "RenkeiPeer",
             dependencies: [
                 "RenkeiCore", "RenkeiPKI", "RenkeiTenantStore", "RenkeiWire", "RenkeiAudit",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

@@ -13,11 +13,13 @@ import RenkeiWire
 public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
     let store: NodeStore
     let transferIn: TransferIn
+    let bulkTransferIn: BulkTransferIn
     let logger: Logger
 
     public init(store: NodeStore, config: NodeConfig, trust: TrustSource, logger: Logger) {
         self.store = store
         self.transferIn = TransferIn(store: store, config: config, trust: trust, logger: logger)
+        self.bulkTransferIn = BulkTransferIn(store: store, config: config, trust: trust, logger: logger)
         self.logger = logger
     }
 
@@ -90,6 +92,113 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
         return answer
     }
 
+    /// Most rows in one `AdminBulkRows` message (the socket takes 64 KiB messages).
+    static let maxRowsPerMessage = 200
+
+    public func inquireBulk(
+        request: RPCAsyncSequence<Renkei_Admin_V1_AdminBulkRows, any Error>,
+        response: RPCWriter<Renkei_Admin_V1_AdminBulkProgress>,
+        context: ServerContext
+    ) async throws {
+        // Collect the call: the run needs every row to group by provider.
+        var first: Renkei_Admin_V1_AdminBulkRows?
+        var rows: [BulkRow] = []
+        var seen = Set<UInt32>()
+        for try await message in request {
+            guard message.rows.count <= Self.maxRowsPerMessage else {
+                throw RPCError(code: .invalidArgument, message: "rows: at most \(Self.maxRowsPerMessage) rows per message")
+            }
+            if let head = first {
+                if !message.actingCode.isEmpty, message.actingCode != head.actingCode {
+                    throw RPCError(code: .invalidArgument, message: "acting_code: must be the same in every message")
+                }
+            } else {
+                first = message
+            }
+            for row in message.rows {
+                guard row.index >= 1 else { throw RPCError(code: .invalidArgument, message: "index: must be 1 or more") }
+                guard seen.insert(row.index).inserted else {
+                    throw RPCError(code: .invalidArgument, message: "index: must be unique within the call")
+                }
+                rows.append(BulkRow(index: Int(row.index), targetCode: row.targetCode.nonEmpty, individualNumber: row.individualNumber.nonEmpty,
+                                    nameKanaHint: row.nameKanaHint.nonEmpty, dateOfBirthHint: row.dateOfBirthHint.nonEmpty))
+            }
+        }
+        guard let head = first else { throw RPCError(code: .invalidArgument, message: "acting_code: is required") }
+        let acting = try field { () throws(BrokenRule) in try InquiryRules.code(head.actingCode, field: "acting_code") }
+        let consent = head.consentReference.isEmpty ? "consent-on-file" : head.consentReference
+        try field { () throws(BrokenRule) in try InquiryRules.checkConsentReference(consent, field: "consent_reference") }
+        let purpose: Renkei_V1_Purpose = switch head.purpose {
+        case .unspecified: .transferIn
+        case .transferIn, .certificate: head.purpose
+        case .UNRECOGNIZED: throw RPCError(code: .invalidArgument, message: "purpose: is not a known purpose")
+        }
+        guard head.batchSize <= 1000, head.streamsPerProvider <= 8, head.attempts <= 10 else {
+            throw RPCError(code: .invalidArgument, message: "batch_size, streams_per_provider, attempts: at most 1000, 8 and 10")
+        }
+        guard store.hosts(acting) else {
+            throw RPCError(code: .permissionDenied, message: "acting_code: this node does not host municipality \(acting)")
+        }
+        let defaults = BulkTransferInOptions()
+        let options = BulkTransferInOptions(
+            client: BulkInquiryOptions(batchSize: head.batchSize == 0 ? defaults.client.batchSize : Int(head.batchSize),
+                                       streamsPerProvider: head.streamsPerProvider == 0 ? defaults.client.streamsPerProvider : Int(head.streamsPerProvider),
+                                       purpose: purpose, consentReference: consent),
+            attempts: head.attempts == 0 ? defaults.attempts : Int(head.attempts))
+
+        // Settlements arrive from several tasks; one loop writes them in turn.
+        let (settlements, sink) = AsyncStream<BulkSettlement>.makeStream()
+        let total = UInt64(rows.count)
+        let run = bulkTransferIn
+        let runRows = rows
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                defer { sink.finish() }
+                do throws(PeerError) {
+                    _ = try await run.run(runRows, requester: acting, options: options) { settlement throws(PeerError) in
+                        _ = sink.yield(settlement)
+                    }
+                } catch {
+                    throw Self.rpcError(error)
+                }
+            }
+            var done: UInt64 = 0
+            var batches: UInt64 = 0
+            for await settlement in settlements {
+                // A large local settlement (many bad rows) goes out in parts.
+                let parts = stride(from: 0, to: max(settlement.results.count, 1), by: 1000).map {
+                    Array(settlement.results[$0..<min($0 + 1000, settlement.results.count)])
+                }
+                for (n, part) in parts.enumerated() {
+                    var progress = Renkei_Admin_V1_AdminBulkProgress()
+                    progress.results = part.map { r in
+                        var wire = Renkei_Admin_V1_AdminBulkRowResult()
+                        wire.index = UInt32(r.index)
+                        wire.outcome = switch r.outcome {
+                        case .match: .match
+                        case .noMatch: .noMatch
+                        case .invalid: .invalid
+                        case .unreachable: .unreachable
+                        }
+                        wire.reason = r.reason
+                        wire.doses = UInt32(r.doses)
+                        return wire
+                    }
+                    done += UInt64(part.count)
+                    if n == 0, let latency = settlement.batchLatency {
+                        batches += 1
+                        progress.batchLatencyMs = Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15
+                    }
+                    progress.rowsDone = done
+                    progress.rowsTotal = total
+                    progress.batchesDone = batches
+                    try await response.write(progress)
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
     private func field<T>(_ body: () throws(BrokenRule) -> T) throws -> T {
         do throws(BrokenRule) {
             return try body()
@@ -110,4 +219,9 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
         case .storage: RPCError(code: .internalError, message: error.message)
         }
     }
+}
+
+extension String {
+    /// nil for the empty string (proto3's "not given").
+    var nonEmpty: String? { isEmpty ? nil : self }
 }

@@ -116,6 +116,80 @@ extension TenantPartition {
         }
     }
 
+    /// Stores many received files (a bulk batch's matches) with the
+    /// semantics of `storeReceivedFile`, in ONE synced write: a bulk run
+    /// pays one fsync per provider batch, not one per person.
+    ///
+    /// Files are applied in order; a later file for the same person and
+    /// source sees the earlier one (so the same file twice is `.unchanged`
+    /// the second time). A file whose move-in the resident's record cannot
+    /// take gets `.failure(.conflict)` and nothing of it is written; the
+    /// others are stored. A storage failure throws and writes nothing.
+    ///
+    /// - Returns: one result per file, in the order given.
+    public func storeReceivedFiles(_ files: [ReceivedFile]) throws(NodeError) -> [Result<ReceivedStoreOutcome, NodeError>] {
+        guard !files.isEmpty else { return [] }
+        return try writeLock.mutex.withLock { _ throws(NodeError) -> [Result<ReceivedStoreOutcome, NodeError>] in
+            let batch = WriteBatch()
+            // What this batch already wrote, so later files see it (the
+            // database does not until the batch is written).
+            var stagedFiles: [[UInt8]: ReceivedFile] = [:]
+            var stagedResidents: [[UInt8]: Resident] = [:]
+            var newFiles = 0
+            var results: [Result<ReceivedStoreOutcome, NodeError>] = []
+            results.reserveCapacity(files.count)
+            for file in files {
+                let key = receivedKey(file.individualNumber, source: file.source)
+                let existing: ReceivedFile?
+                if let staged = stagedFiles[key] {
+                    existing = staged
+                } else if let stored = try storage({ try db.get(key, in: receivedCF) }) {
+                    existing = try openReceived(stored, key: key)
+                } else {
+                    existing = nil
+                }
+                let fileOutcome: ReceivedStoreOutcome.Storage = existing == nil ? .stored : existing == file ? .unchanged : .replaced
+                var registered = false
+                var residentUpdate: (key: [UInt8], resident: Resident)?
+                if let found = try registeredResident(file.individualNumber) {
+                    registered = true
+                    let resident = stagedResidents[found.key] ?? found.resident
+                    let event = MoveEvent(date: file.receivedOn, otherMunicipality: file.source)
+                    if resident.movedIn != event {
+                        do throws(ValidationError) {
+                            residentUpdate = (found.key, try resident.replacing(movedIn: event, movedOut: resident.movedOut))
+                        } catch {
+                            results.append(.failure(NodeError(.conflict, "tenant \(code): the received file's 受領日 cannot be the resident's 転入日: \(error)", cause: error)))
+                            continue
+                        }
+                    }
+                }
+                if fileOutcome != .unchanged {
+                    let sealed = try crypto { try sealer.seal(file.encoded(), context: context(receivedCF, key)) }
+                    batch.put(key, sealed, in: receivedCF)
+                    stagedFiles[key] = file
+                    if fileOutcome == .stored { newFiles += 1 }
+                }
+                if let update = residentUpdate {
+                    let sealed = try crypto { try sealer.seal(update.resident.encoded(), context: context(residentsCF, update.key)) }
+                    batch.put(update.key, sealed, in: residentsCF)
+                    stagedResidents[update.key] = update.resident
+                }
+                results.append(.success(ReceivedStoreOutcome(storage: fileOutcome, residentRegistered: registered,
+                                                             movedInSet: residentUpdate != nil)))
+            }
+            if batch.count > 0 {
+                if newFiles > 0 {
+                    var counts = try counts()
+                    counts.receivedFiles += newFiles
+                    TenantCounter.put(counts, code: code, meta: meta, into: batch)
+                }
+                try storage { try db.write(batch, sync: true) }
+            }
+            return results
+        }
+    }
+
     /// Every file received for this person, from any source, oldest receipt first.
     public func receivedFiles(number: IndividualNumber) throws(NodeError) -> [ReceivedFile] {
         var files: [ReceivedFile] = []

@@ -4,9 +4,22 @@ import RenkeiCSV
 import RenkeiCore
 import RenkeiSynth
 
+/// `renkei gen`: synthetic data. A group since `movers` joined: ArgumentParser
+/// parses a parent's own options before a subcommand, so the population
+/// generator (with required options) became the default subcommand;
+/// `renkei gen --code … --count … --out …` works as before.
 struct GenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gen",
+        abstract: "Generate synthetic data: a municipality's population (the default), or a bulk transfer-in input (movers).",
+        subcommands: [GenPopulation.self, Movers.self],
+        defaultSubcommand: GenPopulation.self
+    )
+}
+
+struct GenPopulation: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "population",
         abstract: "Generate a realistic, deterministic synthetic population for a municipality.",
         discussion: """
         Writes OUT/residents.csv and OUT/vaccinations.csv in the documented CSV formats \

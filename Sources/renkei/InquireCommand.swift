@@ -10,7 +10,7 @@ struct InquireCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inquire",
         abstract: "Ask another municipality's node over the peer protocol.",
-        subcommands: [Transfer.self]
+        subcommands: [Transfer.self, InquireBulk.self]
     )
 
     struct Transfer: AsyncParsableCommand {

@@ -61,10 +61,24 @@ public enum Renkei_Admin_V1_Admin: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "InquireBulk" metadata.
+        public enum InquireBulk: Sendable {
+            /// Request type for "InquireBulk".
+            public typealias Input = Renkei_Admin_V1_AdminBulkRows
+            /// Response type for "InquireBulk".
+            public typealias Output = Renkei_Admin_V1_AdminBulkProgress
+            /// Descriptor for "InquireBulk".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Admin"),
+                method: "InquireBulk",
+                type: .bidirectionalStreaming
+            )
+        }
         /// Descriptors for all methods in the "renkei.admin.v1.Admin" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             InquireTransfer.descriptor,
-            MarkMovedOut.descriptor
+            MarkMovedOut.descriptor,
+            InquireBulk.descriptor
         ]
     }
 }
@@ -129,6 +143,30 @@ extension Renkei_Admin_V1_Admin {
             request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_MarkMovedOutRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_MarkMovedOutResponse>
+
+        /// Handle the "InquireBulk" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > 転入 in bulk: validates every row, asks each target's node with
+        /// > renkei.v1 InquireBulk (batched, concurrent, retried), stores every MATCH
+        /// > in the acting tenant and audits one entry per provider batch. Rows are
+        /// > streamed in; results stream back as they settle, each row exactly once.
+        /// > Call errors: INVALID_ARGUMENT (a call-level field, a repeated or zero
+        /// > index, more than 200 rows in a message), PERMISSION_DENIED (acting_code
+        /// > not hosted), FAILED_PRECONDITION (no valid directory).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_AdminBulkRows` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_AdminBulkProgress` messages.
+        func inquireBulk(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_AdminBulkRows>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_AdminBulkProgress>
     }
 
     /// Service protocol for the "renkei.admin.v1.Admin" service.
@@ -177,6 +215,30 @@ extension Renkei_Admin_V1_Admin {
             request: GRPCCore.ServerRequest<Renkei_Admin_V1_MarkMovedOutRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_MarkMovedOutResponse>
+
+        /// Handle the "InquireBulk" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > 転入 in bulk: validates every row, asks each target's node with
+        /// > renkei.v1 InquireBulk (batched, concurrent, retried), stores every MATCH
+        /// > in the acting tenant and audits one entry per provider batch. Rows are
+        /// > streamed in; results stream back as they settle, each row exactly once.
+        /// > Call errors: INVALID_ARGUMENT (a call-level field, a repeated or zero
+        /// > index, more than 200 rows in a message), PERMISSION_DENIED (acting_code
+        /// > not hosted), FAILED_PRECONDITION (no valid directory).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_AdminBulkRows` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_AdminBulkProgress` messages.
+        func inquireBulk(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_AdminBulkRows>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_AdminBulkProgress>
     }
 
     /// Simple service protocol for the "renkei.admin.v1.Admin" service.
@@ -223,6 +285,31 @@ extension Renkei_Admin_V1_Admin {
             request: Renkei_Admin_V1_MarkMovedOutRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Renkei_Admin_V1_MarkMovedOutResponse
+
+        /// Handle the "InquireBulk" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > 転入 in bulk: validates every row, asks each target's node with
+        /// > renkei.v1 InquireBulk (batched, concurrent, retried), stores every MATCH
+        /// > in the acting tenant and audits one entry per provider batch. Rows are
+        /// > streamed in; results stream back as they settle, each row exactly once.
+        /// > Call errors: INVALID_ARGUMENT (a call-level field, a repeated or zero
+        /// > index, more than 200 rows in a message), PERMISSION_DENIED (acting_code
+        /// > not hosted), FAILED_PRECONDITION (no valid directory).
+        ///
+        /// - Parameters:
+        ///   - request: A stream of `Renkei_Admin_V1_AdminBulkRows` messages.
+        ///   - response: A response stream of `Renkei_Admin_V1_AdminBulkProgress` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func inquireBulk(
+            request: GRPCCore.RPCAsyncSequence<Renkei_Admin_V1_AdminBulkRows, any Swift.Error>,
+            response: GRPCCore.RPCWriter<Renkei_Admin_V1_AdminBulkProgress>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -247,6 +334,17 @@ extension Renkei_Admin_V1_Admin.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_MarkMovedOutResponse>(),
             handler: { request, context in
                 try await self.markMovedOut(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Renkei_Admin_V1_Admin.Method.InquireBulk.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_AdminBulkRows>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_AdminBulkProgress>(),
+            handler: { request, context in
+                try await self.inquireBulk(
                     request: request,
                     context: context
                 )
@@ -309,6 +407,23 @@ extension Renkei_Admin_V1_Admin.SimpleServiceProtocol {
             metadata: [:]
         )
     }
+
+    public func inquireBulk(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_AdminBulkRows>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_AdminBulkProgress> {
+        return GRPCCore.StreamingServerResponse<Renkei_Admin_V1_AdminBulkProgress>(
+            metadata: [:],
+            producer: { writer in
+                try await self.inquireBulk(
+                    request: request.messages,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
 }
 
 // MARK: renkei.admin.v1.Admin (client)
@@ -367,6 +482,35 @@ extension Renkei_Admin_V1_Admin {
             deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_MarkMovedOutResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_MarkMovedOutResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "InquireBulk" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > 転入 in bulk: validates every row, asks each target's node with
+        /// > renkei.v1 InquireBulk (batched, concurrent, retried), stores every MATCH
+        /// > in the acting tenant and audits one entry per provider batch. Rows are
+        /// > streamed in; results stream back as they settle, each row exactly once.
+        /// > Call errors: INVALID_ARGUMENT (a call-level field, a repeated or zero
+        /// > index, more than 200 rows in a message), PERMISSION_DENIED (acting_code
+        /// > not hosted), FAILED_PRECONDITION (no valid directory).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Renkei_Admin_V1_AdminBulkRows` messages.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_AdminBulkRows` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_AdminBulkProgress` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func inquireBulk<Result>(
+            request: GRPCCore.StreamingClientRequest<Renkei_Admin_V1_AdminBulkRows>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_AdminBulkRows>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_AdminBulkProgress>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Renkei_Admin_V1_AdminBulkProgress>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -456,6 +600,44 @@ extension Renkei_Admin_V1_Admin {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "InquireBulk" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > 転入 in bulk: validates every row, asks each target's node with
+        /// > renkei.v1 InquireBulk (batched, concurrent, retried), stores every MATCH
+        /// > in the acting tenant and audits one entry per provider batch. Rows are
+        /// > streamed in; results stream back as they settle, each row exactly once.
+        /// > Call errors: INVALID_ARGUMENT (a call-level field, a repeated or zero
+        /// > index, more than 200 rows in a message), PERMISSION_DENIED (acting_code
+        /// > not hosted), FAILED_PRECONDITION (no valid directory).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Renkei_Admin_V1_AdminBulkRows` messages.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_AdminBulkRows` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_AdminBulkProgress` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func inquireBulk<Result>(
+            request: GRPCCore.StreamingClientRequest<Renkei_Admin_V1_AdminBulkRows>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_AdminBulkRows>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_AdminBulkProgress>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Renkei_Admin_V1_AdminBulkProgress>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.bidirectionalStreaming(
+                request: request,
+                descriptor: Renkei_Admin_V1_Admin.Method.InquireBulk.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -518,6 +700,39 @@ extension Renkei_Admin_V1_Admin.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_MarkMovedOutRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_MarkMovedOutResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "InquireBulk" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > 転入 in bulk: validates every row, asks each target's node with
+    /// > renkei.v1 InquireBulk (batched, concurrent, retried), stores every MATCH
+    /// > in the acting tenant and audits one entry per provider batch. Rows are
+    /// > streamed in; results stream back as they settle, each row exactly once.
+    /// > Call errors: INVALID_ARGUMENT (a call-level field, a repeated or zero
+    /// > index, more than 200 rows in a message), PERMISSION_DENIED (acting_code
+    /// > not hosted), FAILED_PRECONDITION (no valid directory).
+    ///
+    /// - Parameters:
+    ///   - request: A streaming request producing `Renkei_Admin_V1_AdminBulkRows` messages.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func inquireBulk<Result>(
+        request: GRPCCore.StreamingClientRequest<Renkei_Admin_V1_AdminBulkRows>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Renkei_Admin_V1_AdminBulkProgress>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.inquireBulk(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_AdminBulkRows>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_AdminBulkProgress>(),
             options: options,
             onResponse: handleResponse
         )
@@ -590,6 +805,44 @@ extension Renkei_Admin_V1_Admin.ClientProtocol {
             metadata: metadata
         )
         return try await self.markMovedOut(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "InquireBulk" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > 転入 in bulk: validates every row, asks each target's node with
+    /// > renkei.v1 InquireBulk (batched, concurrent, retried), stores every MATCH
+    /// > in the acting tenant and audits one entry per provider batch. Rows are
+    /// > streamed in; results stream back as they settle, each row exactly once.
+    /// > Call errors: INVALID_ARGUMENT (a call-level field, a repeated or zero
+    /// > index, more than 200 rows in a message), PERMISSION_DENIED (acting_code
+    /// > not hosted), FAILED_PRECONDITION (no valid directory).
+    ///
+    /// - Parameters:
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func inquireBulk<Result>(
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Renkei_Admin_V1_AdminBulkRows>) async throws -> Void,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Renkei_Admin_V1_AdminBulkProgress>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.StreamingClientRequest<Renkei_Admin_V1_AdminBulkRows>(
+            metadata: metadata,
+            producer: producer
+        )
+        return try await self.inquireBulk(
             request: request,
             options: options,
             onResponse: handleResponse

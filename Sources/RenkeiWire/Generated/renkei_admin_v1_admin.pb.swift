@@ -184,6 +184,168 @@ public nonisolated struct Renkei_Admin_V1_MarkMovedOutResponse: Sendable {
   public init() {}
 }
 
+/// One input row of a bulk transfer-in run, as the operator's file gives it.
+/// Fields are passed as written (the node validates them, so a bad row comes
+/// back as ROW_OUTCOME_INVALID naming the field, not as a failed call).
+public nonisolated struct Renkei_Admin_V1_AdminBulkRow: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The operator's row number (1 or more, unique within the call); results
+  /// carry it back. It carries no meaning for the node.
+  public var index: UInt32 = 0
+
+  /// 前住所地市区町村コード: the previous municipality (the target).
+  public var targetCode: String = String()
+
+  /// 個人番号.
+  public var individualNumber: String = String()
+
+  /// Optional hints, sent to the provider as renkei.v1.BulkItem hints.
+  public var nameKanaHint: String = String()
+
+  public var dateOfBirthHint: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One message of the InquireBulk request stream. The first message names
+/// acting_code, purpose and consent_reference (later messages may leave them
+/// empty; if set they must be equal). Rows may be spread over any number of
+/// messages, at most 200 rows each (the admin socket takes messages of at
+/// most 64 KiB). The run starts when the client half-closes.
+public nonisolated struct Renkei_Admin_V1_AdminBulkRows: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var actingCode: String = String()
+
+  /// As renkei.v1.BulkInquiryRequest.purpose; UNSPECIFIED means TRANSFER_IN.
+  public var purpose: Renkei_V1_Purpose = .unspecified
+
+  /// As renkei.v1.BulkItem.consent_reference; empty means "consent-on-file".
+  public var consentReference: String = String()
+
+  public var rows: [Renkei_Admin_V1_AdminBulkRow] = []
+
+  /// Tuning, 0 = the node's default: items per provider batch (1-1000),
+  /// streams per provider (1-8), attempts per provider (1-10).
+  public var batchSize: UInt32 = 0
+
+  public var streamsPerProvider: UInt32 = 0
+
+  public var attempts: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The result of one row. Never carries the number, a name or the file.
+public nonisolated struct Renkei_Admin_V1_AdminBulkRowResult: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var index: UInt32 = 0
+
+  public var outcome: Renkei_Admin_V1_AdminBulkRowResult.RowOutcome = .unspecified
+
+  /// INVALID: "<field>: <rule>"; UNREACHABLE: the provider failure. Never a value.
+  public var reason: String = String()
+
+  /// MATCH: the number of doses (接種記録) in the received file.
+  public var doses: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum RowOutcome: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+    case unspecified // = 0
+
+    /// The provider holds the person; the file was stored in the acting tenant.
+    case match // = 1
+    case noMatch // = 2
+
+    /// The row broke a field rule (checked here, or by the provider).
+    case invalid // = 3
+
+    /// The target's node could not be asked (not in the directory, down after
+    /// every attempt, misrouted) or its answer could not be kept.
+    case unreachable // = 4
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .unspecified
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .unspecified
+      case 1: self = .match
+      case 2: self = .noMatch
+      case 3: self = .invalid
+      case 4: self = .unreachable
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .unspecified: return 0
+      case .match: return 1
+      case .noMatch: return 2
+      case .invalid: return 3
+      case .unreachable: return 4
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Renkei_Admin_V1_AdminBulkRowResult.RowOutcome] = [
+      .unspecified,
+      .match,
+      .noMatch,
+      .invalid,
+      .unreachable,
+    ]
+
+  }
+
+  public init() {}
+}
+
+/// One message of the InquireBulk response stream: the rows settled since the
+/// previous message (a provider batch, the locally invalid rows, or the rows
+/// of a provider given up on) and the run's counters so far.
+public nonisolated struct Renkei_Admin_V1_AdminBulkProgress: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var results: [Renkei_Admin_V1_AdminBulkRowResult] = []
+
+  /// Rows settled so far, and rows in the call.
+  public var rowsDone: UInt64 = 0
+
+  public var rowsTotal: UInt64 = 0
+
+  /// If these results are one provider batch: its round trip in milliseconds
+  /// (from sending the batch to its batch_complete), else 0.
+  public var batchLatencyMs: Double = 0
+
+  /// Provider batches completed so far.
+  public var batchesDone: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "renkei.admin.v1"
@@ -374,4 +536,213 @@ nonisolated extension Renkei_Admin_V1_MarkMovedOutResponse: SwiftProtobuf.Messag
 
 nonisolated extension Renkei_Admin_V1_MarkMovedOutResponse.Result: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0RESULT_UNSPECIFIED\0\u{1}RESULT_MARKED\0\u{1}RESULT_ALREADY_MARKED\0\u{1}RESULT_NOT_FOUND\0")
+}
+
+nonisolated extension Renkei_Admin_V1_AdminBulkRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdminBulkRow"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{3}target_code\0\u{3}individual_number\0\u{3}name_kana_hint\0\u{3}date_of_birth_hint\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.index) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.targetCode) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.individualNumber) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.nameKanaHint) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.dateOfBirthHint) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.index != 0 {
+      try visitor.visitSingularUInt32Field(value: self.index, fieldNumber: 1)
+    }
+    if !self.targetCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.targetCode, fieldNumber: 2)
+    }
+    if !self.individualNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.individualNumber, fieldNumber: 3)
+    }
+    if !self.nameKanaHint.isEmpty {
+      try visitor.visitSingularStringField(value: self.nameKanaHint, fieldNumber: 4)
+    }
+    if !self.dateOfBirthHint.isEmpty {
+      try visitor.visitSingularStringField(value: self.dateOfBirthHint, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_AdminBulkRow, rhs: Renkei_Admin_V1_AdminBulkRow) -> Bool {
+    if lhs.index != rhs.index {return false}
+    if lhs.targetCode != rhs.targetCode {return false}
+    if lhs.individualNumber != rhs.individualNumber {return false}
+    if lhs.nameKanaHint != rhs.nameKanaHint {return false}
+    if lhs.dateOfBirthHint != rhs.dateOfBirthHint {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_AdminBulkRows: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdminBulkRows"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}acting_code\0\u{1}purpose\0\u{3}consent_reference\0\u{1}rows\0\u{3}batch_size\0\u{3}streams_per_provider\0\u{1}attempts\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.purpose) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.consentReference) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.batchSize) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.streamsPerProvider) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.attempts) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.actingCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 1)
+    }
+    if self.purpose != .unspecified {
+      try visitor.visitSingularEnumField(value: self.purpose, fieldNumber: 2)
+    }
+    if !self.consentReference.isEmpty {
+      try visitor.visitSingularStringField(value: self.consentReference, fieldNumber: 3)
+    }
+    if !self.rows.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rows, fieldNumber: 4)
+    }
+    if self.batchSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.batchSize, fieldNumber: 5)
+    }
+    if self.streamsPerProvider != 0 {
+      try visitor.visitSingularUInt32Field(value: self.streamsPerProvider, fieldNumber: 6)
+    }
+    if self.attempts != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempts, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_AdminBulkRows, rhs: Renkei_Admin_V1_AdminBulkRows) -> Bool {
+    if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.purpose != rhs.purpose {return false}
+    if lhs.consentReference != rhs.consentReference {return false}
+    if lhs.rows != rhs.rows {return false}
+    if lhs.batchSize != rhs.batchSize {return false}
+    if lhs.streamsPerProvider != rhs.streamsPerProvider {return false}
+    if lhs.attempts != rhs.attempts {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_AdminBulkRowResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdminBulkRowResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{1}outcome\0\u{1}reason\0\u{1}doses\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.index) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.doses) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.index != 0 {
+      try visitor.visitSingularUInt32Field(value: self.index, fieldNumber: 1)
+    }
+    if self.outcome != .unspecified {
+      try visitor.visitSingularEnumField(value: self.outcome, fieldNumber: 2)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
+    if self.doses != 0 {
+      try visitor.visitSingularUInt32Field(value: self.doses, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_AdminBulkRowResult, rhs: Renkei_Admin_V1_AdminBulkRowResult) -> Bool {
+    if lhs.index != rhs.index {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.doses != rhs.doses {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_AdminBulkRowResult.RowOutcome: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ROW_OUTCOME_UNSPECIFIED\0\u{1}ROW_OUTCOME_MATCH\0\u{1}ROW_OUTCOME_NO_MATCH\0\u{1}ROW_OUTCOME_INVALID\0\u{1}ROW_OUTCOME_UNREACHABLE\0")
+}
+
+nonisolated extension Renkei_Admin_V1_AdminBulkProgress: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdminBulkProgress"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}results\0\u{3}rows_done\0\u{3}rows_total\0\u{3}batch_latency_ms\0\u{3}batches_done\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.rowsDone) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.rowsTotal) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.batchLatencyMs) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.batchesDone) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.results.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 1)
+    }
+    if self.rowsDone != 0 {
+      try visitor.visitSingularUInt64Field(value: self.rowsDone, fieldNumber: 2)
+    }
+    if self.rowsTotal != 0 {
+      try visitor.visitSingularUInt64Field(value: self.rowsTotal, fieldNumber: 3)
+    }
+    if self.batchLatencyMs.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.batchLatencyMs, fieldNumber: 4)
+    }
+    if self.batchesDone != 0 {
+      try visitor.visitSingularUInt64Field(value: self.batchesDone, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_AdminBulkProgress, rhs: Renkei_Admin_V1_AdminBulkProgress) -> Bool {
+    if lhs.results != rhs.results {return false}
+    if lhs.rowsDone != rhs.rowsDone {return false}
+    if lhs.rowsTotal != rhs.rowsTotal {return false}
+    if lhs.batchLatencyMs != rhs.batchLatencyMs {return false}
+    if lhs.batchesDone != rhs.batchesDone {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }
