@@ -126,14 +126,14 @@ public struct BulkProviderGroup: Sendable, Equatable {
 /// What a bulk run does, decided from the rows and the directory alone: the
 /// rows settled before anything is sent (INVALID, or UNREACHABLE when the
 /// directory lists no node for the code), and the items per provider node.
-public struct BulkPlan: Sendable, Equatable {
+public struct BulkRequestPlan: Sendable, Equatable {
     /// Rows settled locally, in input order.
     public var settled: [BulkRowResult]
     /// Provider groups, ordered by their first row.
     public var groups: [BulkProviderGroup]
 
     /// Plans `rows`; `route` gives the directory entry of a code, or nil.
-    public static func make(_ rows: [BulkRow], route: (MunicipalityCode) -> DirectoryEntry?) -> BulkPlan {
+    public static func make(_ rows: [BulkRow], route: (MunicipalityCode) -> DirectoryEntry?) -> BulkRequestPlan {
         var settled: [BulkRowResult] = []
         var order: [DirectoryEntry] = []
         var items: [DirectoryEntry: [BulkInquiryItem]] = [:]
@@ -165,7 +165,7 @@ public struct BulkPlan: Sendable, Equatable {
             BulkProviderGroup(entry: entry, targets: targets[entry, default: []].sorted { $0.rawValue < $1.rawValue },
                               items: items[entry, default: []])
         }
-        return BulkPlan(settled: settled, groups: groups)
+        return BulkRequestPlan(settled: settled, groups: groups)
     }
 }
 

@@ -104,7 +104,7 @@ public struct BulkTransferIn: Sendable {
             throw PeerError(.invalidInput, error.message)
         }
         let directory = try trust.directory()
-        let plan = BulkPlan.make(rows) { directory.entry(for: $0) }
+        let plan = BulkRequestPlan.make(rows) { directory.entry(for: $0) }
         if !plan.settled.isEmpty {
             try await onSettled(BulkSettlement(results: plan.settled, batchLatency: nil))
         }

@@ -67,7 +67,7 @@ import Testing
         ]
         let table: [MunicipalityCode: DirectoryEntry] = [matsue: Self.entryA, hamada: Self.entryA, izumo: Self.entryB]
         var lookups = 0
-        let plan = BulkPlan.make(rows) { code in
+        let plan = BulkRequestPlan.make(rows) { code in
             lookups += 1
             return table[code]
         }
