@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import Logging
+import NIOPosix
 import RenkeiAudit
 import RenkeiCore
 import RenkeiPKI
@@ -142,7 +143,13 @@ public struct BulkInquiryService: Sendable {
         try await limiter.admit(batch.requester, items: items.count)
         return try await limiter.withWorker {
             try Task.checkCancellation()
-            return try process(batch, items: items, client: client)
+            // Off Swift's cooperative pool (one thread per core): a batch is
+            // tens of milliseconds of blocking reads and decryption, and on
+            // the pool it would stall every other task of the process,
+            // single inquiries included.
+            return try await NIOThreadPool.singleton.runIfActive {
+                try process(batch, items: items, client: client)
+            }
         }
     }
 

@@ -35,8 +35,13 @@ import Testing
                         return try await TransferInquiryClient.inquire(inquiry, config: config).outcome == .match
                     }
                 }
-                // Wait until the provider has received at least one call, then shut down.
-                while metrics.snapshot.inquiriesReceived == 0 { try await Task.sleep(for: .milliseconds(1)) }
+                // Wait until the provider has received at least one call (at
+                // most 60 s, so a call that never arrives fails the test
+                // below instead of hanging it), then shut down.
+                let deadline = ContinuousClock.now + .seconds(60)
+                while metrics.snapshot.inquiriesReceived == 0, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(1))
+                }
                 await group.triggerGracefulShutdown()
                 var results: [Bool] = []
                 while let next = await calls.nextResult() {

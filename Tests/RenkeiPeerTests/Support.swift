@@ -72,7 +72,7 @@ final class Federation: Sendable {
 
     /// A node configuration using certificate NAME (issued before).
     func config(_ name: String, data: String = "/nonexistent", directory: String? = nil,
-                revocations: String? = nil, port: Int = 0, callTimeout: Double = 5) -> NodeConfig {
+                revocations: String? = nil, port: Int = 0, callTimeout: Double = 30) -> NodeConfig {
         NodeConfig(dataDirectory: data, listenHost: "127.0.0.1", listenPort: port,
                    certificatePath: dir.file("certs/\(name)/\(name).pem"),
                    privateKeyPath: dir.file("certs/\(name)/\(name).key"),
@@ -118,7 +118,7 @@ func withProvider<T: Sendable>(
 /// A raw TransferInquiry call over the requester's verified transport, for
 /// requests the typed client would refuse to build.
 func rawInquire(_ request: Renkei_V1_TransferInquiryRequest, route: PeerRoute, config: NodeConfig,
-                timeout: Duration = .seconds(5)) async throws -> Renkei_V1_TransferInquiryResponse {
+                timeout: Duration = .seconds(30)) async throws -> Renkei_V1_TransferInquiryResponse {
     let trust = try PeerTrust.load(config)
     let transport = try TransferInquiryClient.makeTransport(route: route, config: config, trust: trust, failures: HandshakeFailureLog())
     var options = CallOptions.defaults
