@@ -55,7 +55,11 @@ RENKEI="$BIN/renkei"
 BB="$BIN/bulk-baselines"
 
 HAVE_BULK=1
-if ! "$RENKEI" inquire bulk --help >/dev/null 2>&1 || ! "$RENKEI" gen movers --help >/dev/null 2>&1; then
+# `--help` after an unknown word prints the parent's help and exits 0, so the
+# usage line itself is checked.
+HELP_BULK=$("$RENKEI" inquire bulk --help 2>&1 || true)
+HELP_MOVERS=$("$RENKEI" gen movers --help 2>&1 || true)
+if [[ $HELP_BULK != *"renkei inquire bulk"* || $HELP_MOVERS != *"renkei gen movers"* ]]; then
   HAVE_BULK=0
   if ((!BASELINES_ONLY)); then
     cat >&2 <<'MSG'
@@ -70,6 +74,7 @@ MSG
 fi
 
 W=$(mktemp -d /tmp/renkei-bulk.XXXXXX)
+chmod 0755 "$W"   # the PostgreSQL server user must reach $W/pg; secrets inside keep their own 0600
 D=$W/cluster
 SINGLE_PID=""
 cleanup() {

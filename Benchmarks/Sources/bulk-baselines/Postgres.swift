@@ -298,7 +298,15 @@ final class PGServer: Sendable {
     }
 
     func start() throws {
-        try run(asServer([bin + "/pg_ctl", "-D", data, "-l", root + "/postgres.log", "-w", "-t", "60", "start"]))
+        // Without -w (pg_ctl's wait did not return under Foundation's
+        // Process here); readiness is polled with pg_isready instead.
+        try run(["/usr/bin/setsid", "-f"] + asServer([bin + "/pg_ctl", "-D", data, "-l", root + "/postgres.log", "-W", "start"]))
+        var ready = false
+        for _ in 0..<600 where !ready {
+            ready = (try? run([bin + "/pg_isready", "-q", "-h", root, "-p", "\(port)"])) != nil
+            if !ready { usleep(100_000) }
+        }
+        guard ready else { throw Failure("PostgreSQL did not become ready in 60 s; see \(root)/postgres.log") }
         try psql("CREATE ROLE renkei LOGIN")
         try psql("CREATE DATABASE renkei OWNER renkei")
     }
@@ -399,12 +407,19 @@ final class PGServer: Sendable {
         p.executableURL = URL(fileURLWithPath: args[0].hasPrefix("/") ? args[0] : "/usr/bin/env")
         p.arguments = args[0].hasPrefix("/") ? Array(args.dropFirst()) : args
         p.currentDirectoryURL = URL(fileURLWithPath: "/")
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
+        // Output to a file, not a pipe: the postmaster that `pg_ctl start`
+        // leaves running would hold a pipe open, and reading it would never end.
+        let outPath = NSTemporaryDirectory() + "renkei-pg-cmd-\(getpid()).out"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: outPath) }
+        let outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        p.standardOutput = outHandle
+        p.standardError = outHandle
+        p.standardInput = FileHandle.nullDevice
         try p.run()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
+        try? outHandle.close()
+        let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
         guard p.terminationStatus == 0 else {
             throw Failure("\(args.joined(separator: " ")) failed (\(p.terminationStatus)): \(out)")
         }
