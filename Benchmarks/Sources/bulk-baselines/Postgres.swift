@@ -120,13 +120,15 @@ struct Postgres: AsyncParsableCommand {
                             let result = try await conn.query(
                                 "SELECT number, resident, vaccinations FROM residents WHERE municipality = \(code) AND number = ANY(\(numbers))",
                                 logger: logger)
-                            var found = 0
+                            var returned = Set<String>()
                             for try await (number, resident, vaccinations) in result.decode((String, ByteBuffer, ByteBuffer).self) {
                                 let r = try Resident(decoding: Array(resident.readableBytesView))
                                 guard r.individualNumber.digits == number else { throw Failure("row under the wrong number") }
                                 _ = try Self.decodeVaccinations(vaccinations)
-                                found += 1
+                                returned.insert(number)
                             }
+                            // ANY($2) returns a repeated number once; every item gets its answer.
+                            let found = numbers.count(where: { returned.contains($0) })
                             counters.matches.wrappingAdd(found, ordering: .relaxed)
                         } catch {
                             queue.fail(String(reflecting: error))
@@ -401,27 +403,31 @@ final class PGServer: Sendable {
         return ["/usr/sbin/runuser", "-u", user, "--"] + args
     }
 
+    /// Runs a command to completion with posix_spawnp + waitpid; output to
+    /// a file (Foundation's Process never saw `pg_ctl start` exit here: the
+    /// child stayed a zombie, unreaped).
     @discardableResult
     private func run(_ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: args[0].hasPrefix("/") ? args[0] : "/usr/bin/env")
-        p.arguments = args[0].hasPrefix("/") ? Array(args.dropFirst()) : args
-        p.currentDirectoryURL = URL(fileURLWithPath: "/")
-        // Output to a file, not a pipe: the postmaster that `pg_ctl start`
-        // leaves running would hold a pipe open, and reading it would never end.
         let outPath = NSTemporaryDirectory() + "renkei-pg-cmd-\(getpid()).out"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: outPath) }
-        let outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        p.standardOutput = outHandle
-        p.standardError = outHandle
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        try? outHandle.close()
+        defer { unlink(outPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawnp(&pid, args[0], &actions, nil, argv, environ)
+        guard rc == 0 else { throw Failure("cannot start \(args[0]): error \(rc)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-        guard p.terminationStatus == 0 else {
-            throw Failure("\(args.joined(separator: " ")) failed (\(p.terminationStatus)): \(out)")
+        let exited = (status & 0x7F) == 0
+        let code = (status >> 8) & 0xFF
+        guard exited && code == 0 else {
+            throw Failure("\(args.joined(separator: " ")) failed (status \(status)): \(out)")
         }
         return out
     }
