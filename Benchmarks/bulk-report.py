@@ -93,6 +93,15 @@ def main():
             if e and e["pid"] == b["pid"]:
                 nodes.append({"name": name, "pid": b["pid"], "cpuSeconds": round(e["cpuSeconds"] - b["cpuSeconds"], 3),
                               "peakRSSBytes": e["peakRSSBytes"]})
+        # `renkei inquire bulk --stats-json` writes snake_case keys and
+        # outcome names as the results file does; the report speaks camelCase.
+        if "itemsPerSecond" not in bulk and "items_per_second" in bulk:
+            o = bulk.get("outcomes") or {}
+            bulk = dict(bulk)
+            bulk["itemsPerSecond"] = bulk.get("items_per_second")
+            bulk["batchLatencyMs"] = bulk.get("batch_latency_ms")
+            bulk["outcomes"] = {"match": o.get("MATCH"), "noMatch": o.get("NO_MATCH"),
+                                "invalid": o.get("INVALID"), "unreachable": o.get("UNREACHABLE")}
         items = bulk.get("items") or 0
         cpu = (requester or {}).get("cpuSeconds", 0) + sum(n["cpuSeconds"] for n in nodes)
         wall = (requester or {}).get("wallSeconds")
