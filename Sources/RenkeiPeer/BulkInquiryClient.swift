@@ -282,14 +282,9 @@ public enum BulkInquiryClient {
                 }
             }
         }
-        let host = entry.host, port = entry.port
-        let target: any ResolvableTarget = host.contains(":")
-            ? .ipv6(address: host, port: port)
-            : (host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." })
-                ? .ipv4(address: host, port: port) : .dns(host: host, port: port)
         do {
             return try HTTP2ClientTransport.Posix(
-                target: target,
+                target: entry.resolvableTarget,
                 transportSecurity: .tls(tls),
                 config: .defaults { c in
                     c.compression.enabledAlgorithms = .none

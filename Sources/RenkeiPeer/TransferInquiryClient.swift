@@ -150,14 +150,9 @@ public enum TransferInquiryClient {
             verifier: trust.verifier,
             requirement: PeerRequirement(code: route.target, spkiSHA256: route.entry.spkiSHA256),
             failures: failures)
-        let host = route.entry.host, port = route.entry.port
-        let target: any ResolvableTarget = host.contains(":")
-            ? .ipv6(address: host, port: port)
-            : (host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." })
-                ? .ipv4(address: host, port: port) : .dns(host: host, port: port)
         do {
             return try HTTP2ClientTransport.Posix(
-                target: target,
+                target: route.entry.resolvableTarget,
                 transportSecurity: .tls(tls),
                 config: .defaults { c in
                     c.compression.enabledAlgorithms = .none
@@ -173,4 +168,16 @@ public enum TransferInquiryClient {
 public struct SendableDescription: Error, Sendable, CustomStringConvertible {
     public let description: String
     public init(_ error: any Error) { description = String(describing: error) }
+}
+
+extension DirectoryEntry {
+    /// Where gRPC connects for this entry: an IPv6 or IPv4 literal as such,
+    /// anything else as a DNS name.
+    var resolvableTarget: any ResolvableTarget {
+        if host.contains(":") { return .ipv6(address: host, port: port) }
+        if host.split(separator: ".").count == 4 && host.allSatisfy({ $0.isNumber || $0 == "." }) {
+            return .ipv4(address: host, port: port)
+        }
+        return .dns(host: host, port: port)
+    }
 }
