@@ -115,6 +115,9 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
             } else {
                 first = message
             }
+            guard rows.count + message.rows.count <= BulkRowRules.maxRowsPerRun else {
+                throw RPCError(code: .resourceExhausted, message: "rows: at most \(BulkRowRules.maxRowsPerRun) rows per call")
+            }
             for row in message.rows {
                 guard row.index >= 1 else { throw RPCError(code: .invalidArgument, message: "index: must be 1 or more") }
                 guard seen.insert(row.index).inserted else {

@@ -74,6 +74,9 @@ public struct BulkInquiryItem: Sendable, Equatable {
 /// The input's field rules. Field names are the input's column names, so an
 /// INVALID reason points the operator at the column to fix.
 public enum BulkRowRules {
+    /// Most rows in one bulk run (one input file, one admin call): a whole
+    /// campaign's movers, and a bound on what the run holds in memory.
+    public static let maxRowsPerRun = 1_000_000
     public static let targetField = "前住所地市区町村コード"
     public static let numberField = "個人番号"
     public static let nameKanaField = "氏名カナ"

@@ -36,6 +36,10 @@ enum BulkCSVFormat {
             let header = try CSVHeader(headerRecord, required: requiredColumns, optional: optionalColumns)
             var rows: [BulkRow] = []
             while let record = try reader.next() {
+                guard rows.count < BulkRowRules.maxRowsPerRun else {
+                    throw CLIFailure("\(path): more than \(BulkRowRules.maxRowsPerRun) rows; split the file into several runs",
+                                     exitCode: .validationFailure)
+                }
                 rows.append(BulkRow(index: rows.count + 1,
                                     targetCode: header.value(targetCode, in: record),
                                     individualNumber: header.value(individualNumber, in: record),
