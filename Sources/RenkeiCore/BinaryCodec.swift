@@ -230,19 +230,12 @@ extension VaccinationRecord {
     public init(decoding bytes: [UInt8]) throws(RecordDecodingError) {
         var r = ByteReader(bytes)
         guard try r.byte() == Self.formatVersion else { throw RecordDecodingError("unknown vaccination format version") }
-        func enumValue<E: RawRepresentable>(_ r: inout ByteReader, _ type: E.Type) throws(RecordDecodingError) -> E where E.RawValue == String {
-            guard let v = E(rawValue: try r.string()) else { throw RecordDecodingError("unknown \(E.self) value") }
-            return v
-        }
-        func optString(_ r: inout ByteReader) throws(RecordDecodingError) -> String? {
-            try r.optional { (r) throws(RecordDecodingError) in try r.string() }
-        }
         let fiscalYear = try r.int()
         let addressNumber = try r.string()
         let date = try r.date()
-        let kind = try enumValue(&r, VaccinationKind.self)
+        let kind = try r.enumValue(VaccinationKind.self)
         let dose = try r.int()
-        let judgement = try enumValue(&r, VaccinationJudgement.self)
+        let judgement = try r.enumValue(VaccinationJudgement.self)
         let age = try r.int()
         let ageEnd = try r.int()
         let billing = try r.optional { (r) throws(RecordDecodingError) in
@@ -251,25 +244,25 @@ extension VaccinationRecord {
         }
         let institution = try r.string()
         let place = try r.string()
-        let category = try enumValue(&r, ImplementationCategory.self)
+        let category = try r.enumValue(ImplementationCategory.self)
         let screening = try r.string()
-        let vaccinating = try optString(&r)
-        let vaccinationNumber = try optString(&r)
-        let manufacturer = try optString(&r)
-        let lot = try optString(&r)
+        let vaccinating = try r.optionalString()
+        let vaccinationNumber = try r.optionalString()
+        let manufacturer = try r.optionalString()
+        let lot = try r.optionalString()
         let micro = try r.optional { (r) throws(RecordDecodingError) in try r.int() }
-        let reason = try optString(&r)
-        let notes = try optString(&r)
+        let reason = try r.optionalString()
+        let notes = try r.optionalString()
         let municipality = try r.string()
         let imported = try r.optional { (r) throws(RecordDecodingError) in try r.date() }
         let exported = try r.optional { (r) throws(RecordDecodingError) in try r.date() }
-        let platform = try r.optional { (r) throws(RecordDecodingError) in try enumValue(&r, VaccinePlatform.self) }
-        let product = try optString(&r)
+        let platform = try r.optional { (r) throws(RecordDecodingError) in try r.enumValue(VaccinePlatform.self) }
+        let product = try r.optionalString()
         let passport = try r.optional { (r) throws(RecordDecodingError) in
-            PassportDetails(otherName: try optString(&r), romanName: try r.string(),
+            PassportDetails(otherName: try r.optionalString(), romanName: try r.string(),
                             nationality: try r.string(), passportNumber: try r.string())
         }
-        let certificateID = try optString(&r)
+        let certificateID = try r.optionalString()
         let certificateIssued = try r.optional { (r) throws(RecordDecodingError) in try r.date() }
         guard r.isAtEnd else { throw RecordDecodingError("trailing bytes after vaccination record") }
         let record = try decoding("vaccination record") { () throws(ValidationError) in
@@ -288,5 +281,18 @@ extension VaccinationRecord {
         }
         try decoding("vaccination record") { () throws(ValidationError) in try record.validate() }
         self = record
+    }
+}
+
+extension ByteReader {
+    /// A string-backed enum value; an unknown one is a decoding error.
+    mutating func enumValue<E: RawRepresentable>(_ type: E.Type) throws(RecordDecodingError) -> E where E.RawValue == String {
+        guard let v = E(rawValue: try string()) else { throw RecordDecodingError("unknown \(E.self) value") }
+        return v
+    }
+
+    /// An optional string.
+    mutating func optionalString() throws(RecordDecodingError) -> String? {
+        try optional { (r) throws(RecordDecodingError) in try r.string() }
     }
 }

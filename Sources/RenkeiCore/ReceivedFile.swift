@@ -270,13 +270,6 @@ extension ReceivedFile {
     public init(decoding bytes: [UInt8]) throws(RecordDecodingError) {
         var r = ByteReader(bytes)
         guard try r.byte() == Self.formatVersion else { throw RecordDecodingError("unknown received-file format version") }
-        func enumValue<E: RawRepresentable>(_ r: inout ByteReader, _ type: E.Type) throws(RecordDecodingError) -> E where E.RawValue == String {
-            guard let v = E(rawValue: try r.string()) else { throw RecordDecodingError("unknown \(E.self) value") }
-            return v
-        }
-        func optString(_ r: inout ByteReader) throws(RecordDecodingError) -> String? {
-            try r.optional { (r) throws(RecordDecodingError) in try r.string() }
-        }
         func code(_ r: inout ByteReader) throws(RecordDecodingError) -> MunicipalityCode {
             let text = try r.string()
             return try decoding("municipality code") { () throws(ValidationError) in try MunicipalityCode(text) }
@@ -296,25 +289,25 @@ extension ReceivedFile {
         for _ in 0..<count {
             let fiscalYear = try r.int()
             let date = try r.date()
-            let kind = try enumValue(&r, VaccinationKind.self)
+            let kind = try r.enumValue(VaccinationKind.self)
             let doseNumber = try r.int()
-            let judgement = try enumValue(&r, VaccinationJudgement.self)
+            let judgement = try r.enumValue(VaccinationJudgement.self)
             let age = try r.int()
             let ageEnd = try r.int()
             let institution = try r.string()
             let place = try r.string()
-            let category = try enumValue(&r, ImplementationCategory.self)
+            let category = try r.enumValue(ImplementationCategory.self)
             let screening = try r.string()
-            let vaccinating = try optString(&r)
-            let vaccinationNumber = try optString(&r)
-            let manufacturer = try optString(&r)
-            let lot = try optString(&r)
+            let vaccinating = try r.optionalString()
+            let vaccinationNumber = try r.optionalString()
+            let manufacturer = try r.optionalString()
+            let lot = try r.optionalString()
             let micro = try r.optional { (r) throws(RecordDecodingError) in try r.int() }
-            let reason = try optString(&r)
-            let notes = try optString(&r)
+            let reason = try r.optionalString()
+            let notes = try r.optionalString()
             let municipality = try code(&r)
-            let platform = try r.optional { (r) throws(RecordDecodingError) in try enumValue(&r, VaccinePlatform.self) }
-            let product = try optString(&r)
+            let platform = try r.optional { (r) throws(RecordDecodingError) in try r.enumValue(VaccinePlatform.self) }
+            let product = try r.optionalString()
             doses.append(ReceivedDose(
                 fiscalYear: fiscalYear, vaccinationDate: date, kind: kind, doseNumber: doseNumber,
                 judgement: judgement, ageAtVaccination: age, ageAtFiscalYearEnd: ageEnd,
