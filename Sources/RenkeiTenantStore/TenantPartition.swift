@@ -153,24 +153,22 @@ public struct TenantPartition: Sendable {
         let residents = try residents(numbers: numbers)
         var files: [ResidentFile?] = []
         files.reserveCapacity(residents.count)
+        // One iterator for the whole batch: building one per resident cost
+        // more than the seeks (perf, issue 4).
+        let reader = db.makePrefixReader(in: vaccinationsCF)
         for (position, resident) in residents.enumerated() {
             guard let resident, include(position, resident) else { files.append(nil); continue }
-            files.append(ResidentFile(resident: resident, vaccinations: try vaccinations(of: resident.addressNumber)))
+            files.append(ResidentFile(resident: resident, vaccinations: try vaccinations(of: resident.addressNumber, using: reader)))
         }
         return files
     }
 
-    /// For each number, the record key of the resident that holds it here, or nil.
-    public func numberOwners(_ numbers: [IndividualNumber]) throws(NodeError) -> [[UInt8]?] {
-        try storage { try db.multiGet(numbers.map(numberKey), in: numberIndexCF) }
-    }
-
-    /// The resident's vaccination records, sorted by date and dose number.
-    public func vaccinations(of addressNumber: AddressNumber) throws(NodeError) -> [VaccinationRecord] {
+    /// `vaccinations(of:)` through a reader shared by a batch.
+    func vaccinations(of addressNumber: AddressNumber, using reader: PrefixReader) throws(NodeError) -> [VaccinationRecord] {
         var records: [VaccinationRecord] = []
         var failure: NodeError?
         try storage {
-            try db.scan(prefix: residentKey(addressNumber), in: vaccinationsCF) { key, value in
+            try reader.forEach(prefix: residentKey(addressNumber)) { key, value in
                 do throws(NodeError) {
                     records.append(try openVaccination(value, key: key))
                     return true
@@ -182,6 +180,16 @@ public struct TenantPartition: Sendable {
         }
         if let failure { throw failure }
         return records.sorted { ($0.vaccinationDate, $0.doseNumber) < ($1.vaccinationDate, $1.doseNumber) }
+    }
+
+    /// For each number, the record key of the resident that holds it here, or nil.
+    public func numberOwners(_ numbers: [IndividualNumber]) throws(NodeError) -> [[UInt8]?] {
+        try storage { try db.multiGet(numbers.map(numberKey), in: numberIndexCF) }
+    }
+
+    /// The resident's vaccination records, sorted by date and dose number.
+    public func vaccinations(of addressNumber: AddressNumber) throws(NodeError) -> [VaccinationRecord] {
+        try vaccinations(of: addressNumber, using: db.makePrefixReader(in: vaccinationsCF))
     }
 
     /// Visits every vaccination record of the tenant in storage order (grouped
