@@ -65,13 +65,16 @@ extension VaultStore {
     /// removed so a half-deleted snapshot is never read as one.
     @discardableResult
     public func applyRetention(node: String, _ retention: VaultRetention, nowMs: UInt64) throws(VaultError) -> RetentionPlan {
-        try withNode(node, create: false) { (layout, _) throws(VaultError) -> RetentionPlan in
+        try withNode(node, create: false) { (layout, state) throws(VaultError) -> RetentionPlan in
             guard VaultFiles.isDirectory(layout.dir) else { return RetentionPlan() }
             var infos: [SegmentInfo] = []
             for segment in try SegmentListing.scan(layout).segments {
                 infos.append(try NodeDisk.readMeta(layout, segment.name))
             }
             let plan = retention.plan(snapshots: try NodeDisk.manifests(layout), segments: infos, nowMs: nowMs)
+            // The head must hold the last sequence before the segments that
+            // also record it can go.
+            if !plan.deleteSegments.isEmpty { try writeHead(layout, state) }
             for name in plan.deleteSegments {
                 try VaultFiles.remove(layout.segmentPath(name))
                 try VaultFiles.remove(layout.metaPath(name))

@@ -166,7 +166,8 @@ public final class VaultStore: Sendable {
     ///
     /// - Returns: the node's last stored sequence number afterwards.
     /// - Throws: `.gap` naming the expected and the offered number,
-    ///   `.limit`, `.diskFull` (nothing stored), `.invalidName`, `.io`.
+    ///   `.limit`, `.diskFull` (nothing of the batch stored; resend it once
+    ///   there is room), `.invalidName`, `.io`.
     @discardableResult
     public func append(node: String, records: [VaultRecord]) throws(VaultError) -> UInt64 {
         guard records.count <= limits.maxRecordsPerSegment else {
@@ -198,12 +199,21 @@ public final class VaultStore: Sendable {
             try writeSegment(layout, info: info, frame: frame)
             state.lastSeq = info.lastSeq
             state.lastCommitTimeMs = info.lastCommitTimeMs
-            try VaultFiles.writeAtomically(
-                layout.headPath,
-                VaultJSON.encode(NodeHead(lastSeq: info.lastSeq, lastCommitTimeMs: info.lastCommitTimeMs), what: "the node head")
-            )
+            // The segment is stored. A head left behind (disk full right
+            // now) is harmless: loading takes the newest segment over it,
+            // and retention rewrites it before deleting anything.
+            do throws(VaultError) {
+                try writeHead(layout, state)
+            } catch {
+                logger.warning("vault: the node head lags the newest segment", metadata: ["node": "\(layout.node)", "error": "\(error)"])
+            }
             return info.lastSeq
         }
+    }
+
+    func writeHead(_ layout: NodeLayout, _ state: NodeState) throws(VaultError) {
+        let head = NodeHead(lastSeq: state.lastSeq, lastCommitTimeMs: state.lastCommitTimeMs)
+        try VaultFiles.writeAtomically(layout.headPath, VaultJSON.encode(head, what: "the node head"))
     }
 
     /// Sidecar first, then the segment: a visible segment always has its
