@@ -198,7 +198,7 @@ let package = Package(
         .testTarget(
             name: "RenkeiVaultTests",
             dependencies: [
-                "RenkeiVault", "CLZ4",
+                "RenkeiVault",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
