@@ -6,7 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "renkei", targets: ["renkei"]),
-        .library(name: "RenkeiKit", targets: ["RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiPKI", "RenkeiWire", "RenkeiPeer", "RenkeiCluster"]),
+        .library(name: "RenkeiKit", targets: ["RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiPKI", "RenkeiWire", "RenkeiPeer", "RenkeiCluster", "RenkeiVault"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -28,6 +28,12 @@ let package = Package(
             name: "CRocksDB",
             pkgConfig: "rocksdb",
             providers: [.apt(["librocksdb-dev"])]
+        ),
+        // Debian's liblz4-dev, through its frame API (backup segments).
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
         ),
         // Pure domain: codes, numbers, residents, vaccination records. No I/O.
         .target(name: "RenkeiCore"),
@@ -121,6 +127,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The vault's local storage: LZ4-framed change segments and base
+        // snapshots per node, verification, retention. No networking.
+        .target(
+            name: "RenkeiVault",
+            dependencies: [
+                "CLZ4",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "renkei",
             dependencies: [
@@ -177,6 +193,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
+        .testTarget(
+            name: "RenkeiVaultTests",
+            dependencies: [
+                "RenkeiVault",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "RenkeiClusterTests", dependencies: ["RenkeiCluster", "RenkeiCore", "RenkeiPeer"]),
