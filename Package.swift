@@ -33,11 +33,13 @@ let package = Package(
         .target(name: "RenkeiCore"),
         // Thin, safe RocksDB wrapper. No domain logic.
         .target(name: "RenkeiStore", dependencies: ["CRocksDB"]),
-        // Key hierarchy, AEAD envelopes, blind indexes.
+        // Key hierarchy, AEAD envelopes, blind indexes, recovery kits
+        // (scrypt comes from _CryptoExtras).
         .target(
             name: "RenkeiCrypto",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         // Federation CA, node certificates, revocation list, signed directory.
