@@ -245,8 +245,13 @@ extension RecoveryKit {
         guard file.kdf.algorithm == Self.kdfName else { throw malformed("key derivation \"\(file.kdf.algorithm.prefix(40))\" is not supported (expected scrypt)") }
         guard file.cipher == Self.cipherName else { throw malformed("cipher \"\(file.cipher.prefix(40))\" is not supported (expected \(Self.cipherName))") }
         guard file.kdf.n > 1, file.kdf.n.nonzeroBitCount == 1 else { throw malformed("scrypt N must be a power of two") }
-        let parameters = try RecoveryKitParameters(
-            costLog2: file.kdf.n.trailingZeroBitCount, blockSize: file.kdf.r, parallelism: file.kdf.p).validated()
+        let parameters: RecoveryKitParameters
+        do {
+            parameters = try RecoveryKitParameters(
+                costLog2: file.kdf.n.trailingZeroBitCount, blockSize: file.kdf.r, parallelism: file.kdf.p).validated()
+        } catch let error as CryptoError {
+            throw malformed(error.message)
+        }
         guard let salt = Data(base64Encoded: file.kdf.salt), (Self.saltBytes...64).contains(salt.count) else {
             throw malformed("the salt is not \(Self.saltBytes)–64 bytes of base64")
         }
