@@ -79,7 +79,8 @@ private func nodeError(_ body: () throws -> Void, sourceLocation: SourceLocation
         }
         #expect(try partition.vaccinations(of: population[0].resident.addressNumber) == population[0].vaccinations)
         // The new keyring file opens under B's master key, not A's.
-        #expect(store.masterKeyFingerprint != (try a.open()).masterKeyFingerprint)
+        let sourceFingerprint = try a.open().masterKeyFingerprint
+        #expect(store.masterKeyFingerprint != sourceFingerprint)
     }
 
     @Test func installingTwiceIsANoOp() throws {
