@@ -21,10 +21,15 @@ public struct ClusterBuilder: Sendable {
     public let recoveryKitParameters: RecoveryKitParameters
     let logger: Logger
 
+    /// The scrypt cost of a local cluster's demo kits: N = 2^14, r = 8, p = 1
+    /// (16 MiB). With `.standard` (128 MiB) a debug build spent 3 s of CPU,
+    /// 8 s on a loaded 2-core machine, per tenant, which made `cluster up`
+    /// and its tests noticeably slower; and a demo kit's passphrase lies
+    /// beside it anyway, so its cost protects nothing.
+    public static let demoRecoveryKitParameters = RecoveryKitParameters(costLog2: 14, blockSize: 8, parallelism: 1)
+
     /// A builder for `plan`; `logger` gets codes and counts, never personal data.
-    /// `recoveryKitParameters` defaults to the real kits' cost (≈ 1 s per
-    /// tenant); tests may pass cheaper ones.
-    public init(plan: ClusterPlan, recoveryKitParameters: RecoveryKitParameters = .standard, logger: Logger) {
+    public init(plan: ClusterPlan, recoveryKitParameters: RecoveryKitParameters = demoRecoveryKitParameters, logger: Logger) {
         self.plan = plan
         self.recoveryKitParameters = recoveryKitParameters
         self.logger = logger
