@@ -39,11 +39,13 @@ let package = Package(
         .target(name: "RenkeiCore"),
         // Thin, safe RocksDB wrapper. No domain logic.
         .target(name: "RenkeiStore", dependencies: ["CRocksDB"]),
-        // Key hierarchy, AEAD envelopes, blind indexes.
+        // Key hierarchy, AEAD envelopes, blind indexes, recovery kits
+        // (scrypt comes from _CryptoExtras).
         .target(
             name: "RenkeiCrypto",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         // Federation CA, node certificates, revocation list, signed directory.
@@ -121,7 +123,7 @@ let package = Package(
         .target(
             name: "RenkeiCluster",
             dependencies: [
-                "RenkeiCore", "RenkeiPKI", "RenkeiPeer", "RenkeiSynth", "RenkeiTenantStore", "RenkeiWire",
+                "RenkeiCore", "RenkeiCrypto", "RenkeiPKI", "RenkeiPeer", "RenkeiSynth", "RenkeiTenantStore", "RenkeiWire",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),

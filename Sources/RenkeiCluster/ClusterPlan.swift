@@ -119,6 +119,11 @@ public struct ClusterPlan: Sendable, Equatable {
         public let nodeName: String
         /// `D/CODE`.
         public let directory: String
+        /// `D/CODE/recovery-kit.json`: the tenant's recovery kit, exported by `cluster up`.
+        public var recoveryKitPath: String { directory + "/recovery-kit.json" }
+        /// `D/CODE/recovery-kit.passphrase`: the kit's throwaway passphrase.
+        /// Demo only: a real kit's passphrase is never stored next to it.
+        public var recoveryKitPassphrasePath: String { directory + "/recovery-kit.passphrase" }
         /// The view: acts as `code`, configuration `../nodes/NAME/node.json`.
         public var view: OperatorView { OperatorView(actsAs: code, nodeConfigPath: "../nodes/\(nodeName)/node.json") }
     }

@@ -194,6 +194,7 @@ public struct ClusterRuntime: Sendable {
             }
         }
         progress("loaded \(reports.map(\.residents).reduce(0, +)) residents into \(reports.count) municipalities in \(String(format: "%.1f", (ContinuousClock.now - loadStarted) / .seconds(1))) s")
+        progress("exported a recovery kit per municipality to \(base)/CODE/recovery-kit.json (demo only: its throwaway passphrase is beside it in recovery-kit.passphrase)")
 
         do throws(ClusterError) {
             for node in plan.nodes {

@@ -24,6 +24,12 @@ public struct CryptoError: Error, CustomStringConvertible, Sendable {
         case malformedEnvelope
         /// A record envelope names a key version the keyring does not have.
         case unknownKeyVersion
+        /// A recovery kit passphrase breaks the length rule.
+        case weakPassphrase
+        /// A recovery kit did not open: wrong passphrase, or the kit was altered.
+        case recoveryKitRejected
+        /// A recovery kit file is not a recovery kit this code can read.
+        case recoveryKitMalformed
         /// A system call failed, or the crypto library failed unexpectedly.
         case io
     }

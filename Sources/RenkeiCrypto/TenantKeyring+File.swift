@@ -136,3 +136,42 @@ extension TenantKeyring {
                              dataKeys: dataKeys, indexKeys: indexKeys)
     }
 }
+
+/// What a sealed keyring file says about itself without unwrapping anything:
+/// its tenant and which key versions it holds (the file lists them in clear).
+public struct SealedKeyringSummary: Sendable, Equatable {
+    /// The tenant the file names.
+    public let tenantCode: String
+    /// The data key versions it holds, ascending.
+    public let dataKeyVersions: [UInt32]
+    /// The index key versions it holds, ascending.
+    public let indexKeyVersions: [UInt32]
+}
+
+extension TenantKeyring {
+    /// Reads the structure of keyring file bytes made by `sealed(with:)`
+    /// without any key: so a keyring sealed under a master key that is gone
+    /// (a restored node) can still be compared with a recovery kit.
+    /// Throws `.keyFileMalformed`.
+    public static func summary(ofSealed bytes: [UInt8]) throws -> SealedKeyringSummary {
+        let file: KeyringFile
+        do {
+            file = try JSONDecoder().decode(KeyringFile.self, from: Data(bytes))
+        } catch {
+            throw CryptoError(.keyFileMalformed, "the keyring file is not valid keyring JSON", cause: error)
+        }
+        guard file.format == fileFormat else {
+            throw CryptoError(.keyFileMalformed, "keyring file format \(file.format) is not supported (expected \(fileFormat))")
+        }
+        var data: [UInt32] = []
+        var index: [UInt32] = []
+        for entry in file.keys {
+            switch TenantKeyPurpose(rawValue: entry.purpose) {
+            case .data: data.append(entry.version)
+            case .index: index.append(entry.version)
+            case nil: throw CryptoError(.keyFileMalformed, "the keyring file has a key of unknown purpose \"\(entry.purpose)\"")
+            }
+        }
+        return SealedKeyringSummary(tenantCode: file.tenant, dataKeyVersions: data.sorted(), indexKeyVersions: index.sorted())
+    }
+}

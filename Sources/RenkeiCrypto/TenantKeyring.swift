@@ -57,6 +57,11 @@ public struct TenantKeyring: Sendable {
         dataKeys.keys.sorted()
     }
 
+    /// All index key versions this keyring holds, ascending.
+    public var indexKeyVersions: [UInt32] {
+        indexKeys.keys.sorted()
+    }
+
     /// The data key of `version`. Throws `.unknownKeyVersion` if the keyring does not have it.
     public func dataKey(version: UInt32) throws -> SymmetricKey {
         guard let key = dataKeys[version] else {

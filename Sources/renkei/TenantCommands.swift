@@ -1,33 +1,57 @@
 import ArgumentParser
 import Foundation
+import RenkeiCore
 import RenkeiTenantStore
 
 struct TenantCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant",
         abstract: "Manage the municipalities (tenants) a node hosts.",
-        subcommands: [Add.self, List.self, Delete.self]
+        subcommands: [Add.self, List.self, Delete.self, RecoveryKitExport.self]
     )
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Host a municipality: create its encrypted area with fresh keys.")
+            abstract: "Host a municipality: create its encrypted area with fresh keys.",
+            discussion: """
+            With --recovery-kit FILE the new keys are also exported as a recovery kit right away \
+            (see `renkei tenant recovery-kit --help`); the passphrase is read before the tenant is created.
+            """)
 
         @OptionGroup var node: NodeOptions
         @Option(help: "The municipality's 6-digit local-government code (check digit verified).")
         var code: String
         @Option(help: "The municipality's name, e.g. 松江市.")
         var name: String
+        @Option(help: ArgumentHelp("Also export the tenant's recovery kit to this file (must not exist).", valueName: "file"))
+        var recoveryKit: String?
+        @OptionGroup var passphrase: KitPassphraseOptions
 
         func run() throws {
             try reportingFailures {
                 let code = try municipalityCode(code)
+                // Everything the kit needs is checked first, so a bad
+                // passphrase or path does not leave a tenant without a kit.
+                var secret: String?
+                if let recoveryKit {
+                    try refuseExisting(recoveryKit)
+                    secret = try passphrase.read()
+                } else if passphrase.passphraseFile != nil {
+                    throw CLIFailure("--passphrase-file is only used with --recovery-kit", exitCode: .validationFailure)
+                }
                 let store = try node.openStore()
                 do throws(NodeError) {
                     let info = try store.addTenant(code, name: name)
                     print("added tenant \(info.code) \(info.name)")
                 } catch {
                     throw CLIFailure(error.description)
+                }
+                if let recoveryKit, let secret {
+                    do {
+                        try writeKit(store: store, code: code, passphrase: secret, parameters: passphrase.parameters, to: recoveryKit)
+                    } catch let failure as CLIFailure {
+                        throw CLIFailure("tenant \(code) was added, but its recovery kit was not written: \(failure.message); run: renkei tenant recovery-kit --data \(node.data) --code \(code) --out FILE")
+                    }
                 }
             }
         }
