@@ -141,3 +141,13 @@ final class NativeOptions: @unchecked Sendable {
         rocksdb_options_destroy(options)
     }
 }
+
+extension DatabaseOptions {
+    /// These options with `changeLog` on: what a node opens its database
+    /// with, so every write is logged for the vault whatever else was tuned.
+    public var withChangeLog: DatabaseOptions {
+        var options = self
+        options.changeLog = true
+        return options
+    }
+}
