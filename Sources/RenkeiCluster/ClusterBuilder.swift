@@ -4,8 +4,10 @@ import RenkeiCore
 import RenkeiCrypto
 import RenkeiPKI
 import RenkeiPeer
+import RenkeiRestore
 import RenkeiSynth
 import RenkeiTenantStore
+import RenkeiVaultServer
 
 /// Makes the files of a planned cluster, in process: the throwaway CA, node
 /// certificates, the signed directory and revocation list, node
@@ -81,6 +83,16 @@ public struct ClusterBuilder: Sendable {
                     dnsNames: names.dns, ipAddresses: names.ip, validDays: 397, now: now))
                 try issued.write(to: node.tlsDirectory)
             }
+            if let vault = plan.vault {
+                let server = try ca.issue(CertificateRequest(
+                    name: vault.spec.name, role: .vault, municipalityCodes: [],
+                    dnsNames: ["localhost"], ipAddresses: [vault.spec.host], validDays: 397, now: now))
+                try server.write(to: vault.tlsDirectory)
+                let drOperator = try ca.issue(CertificateRequest(
+                    name: ClusterPlan.VaultPlan.drOperatorName, role: .drOperator, municipalityCodes: [],
+                    dnsNames: [], ipAddresses: [], validDays: 397, now: now))
+                try drOperator.write(to: vault.viewTLSDirectory)
+            }
         } catch {
             throw ClusterError(.setup, "cannot create the cluster's PKI: \(error.message)", cause: error)
         }
@@ -113,6 +125,7 @@ public struct ClusterBuilder: Sendable {
                 throw ClusterError(.setup, "cannot write \(node.configPath)", cause: SendableText("\(error)"))
             }
         }
+        if let vault = plan.vault { try writeVaultFiles(vault) }
         for view in plan.views {
             try makeDirectory(view.directory)
             do {
@@ -120,6 +133,36 @@ public struct ClusterBuilder: Sendable {
             } catch {
                 throw ClusterError(.setup, "cannot write the operator view \(view.directory)/\(OperatorView.fileName)", cause: SendableText("\(error)"))
             }
+        }
+    }
+
+    /// The vault's configuration (paths relative to it, like the nodes')
+    /// and the DR operator's view of it.
+    func writeVaultFiles(_ vault: ClusterPlan.VaultPlan) throws(ClusterError) {
+        let config = VaultConfig(
+            name: vault.spec.name, listenHost: vault.spec.host, listenPort: vault.spec.port, dataDirectory: "data",
+            certificatePath: "tls/\(vault.spec.name).pem", privateKeyPath: "tls/\(vault.spec.name).key",
+            caCertificatePath: "tls/ca.pem", revocationListPath: "../federation/revocations.signed.json")
+        do {
+            try config.write(to: vault.configPath)
+        } catch {
+            throw ClusterError(.setup, "cannot write \(vault.configPath)", cause: SendableText("\(error)"))
+        }
+        var tenants: [String: String] = [:]
+        for view in plan.views { tenants[view.code] = view.nodeName }
+        let drName = ClusterPlan.VaultPlan.drOperatorName
+        let view = VaultOperatorView(
+            host: vault.spec.host, port: vault.spec.port, serverName: vault.spec.name,
+            certificate: "tls/\(drName).pem", privateKey: "tls/\(drName).key", caCertificate: "tls/ca.pem",
+            revocationList: "../federation/revocations.signed.json", dataDirectory: "../vault-site/data", tenants: tenants)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        do {
+            try write(Array(try encoder.encode(view)), to: vault.viewDirectory + "/" + VaultOperatorView.fileName)
+        } catch let error as ClusterError {
+            throw error
+        } catch {
+            throw ClusterError(.setup, "cannot encode the vault's operator view", cause: SendableText("\(error)"))
         }
     }
 

@@ -30,6 +30,7 @@ public struct ClusterOverrides: Sendable, Equatable {
         var result = spec
         if let portBase {
             for i in result.nodes.indices { result.nodes[i].port = portBase + i }
+            if result.vault != nil { result.vault!.port = portBase + result.nodes.count }
         }
         for n in result.nodes.indices {
             for m in result.nodes[n].municipalities.indices {
@@ -64,6 +65,9 @@ public struct ClusterOverrides: Sendable, Equatable {
 /// D/nodes/NAME/tls/NAME.pem, NAME.key, ca.pem
 /// D/nodes/NAME/node.log, node.pid, node.exit, supervisor.pid
 /// D/CODE/operator.json                that municipality's operator view (--node D/CODE)
+/// D/vault-site/config.json, data/, tls/  the vault process (when the spec has a vault)
+/// D/vault-site/vault.log, vault.pid, vault.exit, supervisor.pid
+/// D/vault/vault.json, tls/             the vault's operator view for DR staff (renkei restore --vault D/vault)
 /// ```
 public struct ClusterPlan: Sendable, Equatable {
     /// One node's files.
@@ -107,6 +111,42 @@ public struct ClusterPlan: Sendable, Equatable {
 
         /// What the CA is asked to issue: the node's codes, its IP and localhost.
         public var certificateNames: (dns: [String], ip: [String]) { (["localhost"], [spec.host]) }
+
+        /// The node process, for the supervisor.
+        public var process: SupervisedProcess {
+            SupervisedProcess(name: spec.name, command: .node, configPath: configPath, logPath: logPath,
+                              pidPath: pidPath, exitPath: exitPath, supervisorPIDPath: supervisorPIDPath)
+        }
+    }
+
+    /// The vault's files: the process at `D/vault-site`, and the operator view
+    /// DR staff restore with at `D/vault`.
+    public struct VaultPlan: Sendable, Equatable {
+        /// The vault as declared.
+        public let spec: ClusterSpec.Vault
+        /// `D/vault-site`.
+        public let directory: String
+        /// `D/vault`: the DR operator's view (endpoint, DR certificate).
+        public let viewDirectory: String
+        /// `D/vault-site/config.json`.
+        public var configPath: String { directory + "/config.json" }
+        /// `D/vault-site/data`: the vault's storage.
+        public var dataDirectory: String { directory + "/data" }
+        /// `D/vault-site/tls`: the vault certificate and key, and the CA certificate.
+        public var tlsDirectory: String { directory + "/tls" }
+        /// `D/vault/tls`: the DR operator certificate and key, and the CA certificate.
+        public var viewTLSDirectory: String { viewDirectory + "/tls" }
+        /// The DR operator certificate's name.
+        public static let drOperatorName = "dr-operator"
+        /// `host:port`.
+        public var endpoint: String { ClusterSpec.endpoint(host: spec.host, port: spec.port) }
+
+        /// The vault process, for the supervisor.
+        public var process: SupervisedProcess {
+            SupervisedProcess(name: spec.name, command: .vault, configPath: configPath, logPath: directory + "/vault.log",
+                              pidPath: directory + "/vault.pid", exitPath: directory + "/vault.exit",
+                              supervisorPIDPath: directory + "/supervisor.pid")
+        }
     }
 
     /// One municipality's operator view.
@@ -136,6 +176,8 @@ public struct ClusterPlan: Sendable, Equatable {
     public let nodes: [NodePlan]
     /// The operator views, in file order.
     public let views: [ViewPlan]
+    /// The vault, if the spec has one.
+    public let vault: VaultPlan?
 
     /// `D/cluster.json`.
     public var statePath: String { baseDirectory + "/" + ClusterState.fileName }
@@ -161,10 +203,18 @@ public struct ClusterPlan: Sendable, Equatable {
                 ViewPlan(code: $0.code, name: $0.name ?? $0.code, nodeName: node.name, directory: base + "/" + $0.code)
             }
         }
+        self.vault = spec.vault.map { VaultPlan(spec: $0, directory: base + "/vault-site", viewDirectory: base + "/vault") }
     }
 
     /// The node named `name`.
     public func node(named name: String) -> NodePlan? { nodes.first { $0.spec.name == name } }
+
+    /// The supervised process named `name`: a node or the vault.
+    public func process(named name: String) -> SupervisedProcess? {
+        if let node = node(named: name) { return node.process }
+        if let vault, vault.spec.name == name { return vault.process }
+        return nil
+    }
 
     /// The unsigned directory: each node's endpoint, codes and certificate
     /// (relative to `federation/`).
@@ -179,6 +229,6 @@ public struct ClusterPlan: Sendable, Equatable {
     /// Every path `cluster up` creates directly under the base directory,
     /// for a check that a directory given with `--force` really held a cluster.
     public var topLevelEntries: [String] {
-        [ClusterState.fileName, "pki", "federation", "nodes"] + views.map(\.code)
+        [ClusterState.fileName, "pki", "federation", "nodes"] + views.map(\.code) + (vault == nil ? [] : ["vault-site", "vault"])
     }
 }

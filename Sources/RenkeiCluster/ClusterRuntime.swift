@@ -197,9 +197,19 @@ public struct ClusterRuntime: Sendable {
         progress("exported a recovery kit per municipality to \(base)/CODE/recovery-kit.json (demo only: its throwaway passphrase is beside it in recovery-kit.passphrase)")
 
         do throws(ClusterError) {
+            // The vault first, so the nodes' shippers find it from their start.
+            if let vault = plan.vault {
+                let supervisor = try NodeProcesses.launch(executable: executable, process: vault.process)
+                let pid = try await NodeProcesses.waitForPID(vault.process, supervisor: supervisor)
+                state.processes.append(.init(name: vault.spec.name, pid: pid, supervisorPID: supervisor, startedAt: Date().ISO8601Format()))
+                try state.write(directory: base)
+                progress("started vault \(vault.spec.name) (pid \(pid)) on \(vault.endpoint); log \(vault.process.logPath)")
+                try await waitUntilListening(vault, pid: pid)
+                progress("vault \(vault.spec.name) is listening; DR operator view in \(vault.viewDirectory)")
+            }
             for node in plan.nodes {
-                let supervisor = try NodeProcesses.launch(executable: executable, node: node)
-                let pid = try await NodeProcesses.waitForNodePID(node, supervisor: supervisor)
+                let supervisor = try NodeProcesses.launch(executable: executable, process: node.process)
+                let pid = try await NodeProcesses.waitForPID(node.process, supervisor: supervisor)
                 state.processes.append(.init(name: node.spec.name, pid: pid, supervisorPID: supervisor, startedAt: Date().ISO8601Format()))
                 try state.write(directory: base)
                 progress("started node \(node.spec.name) (pid \(pid)) on \(node.endpoint); log \(node.logPath)")
@@ -251,7 +261,7 @@ public struct ClusterRuntime: Sendable {
         }
         let plan = ClusterPlan(spec: state.spec, baseDirectory: directory)
         let running = state.processes.filter { p in
-            NodeProcesses.isRunning(p.pid, nodeConfig: plan.node(named: p.name)?.configPath)
+            NodeProcesses.isRunning(p.pid, nodeConfig: plan.process(named: p.name)?.configPath)
         }.map(\.name)
         return DirectoryObservation(exists: true, entries: entries, hasState: true, runningNodes: running)
     }
@@ -269,20 +279,32 @@ public struct ClusterRuntime: Sendable {
         return reports
     }
 
-    /// Stops the processes recorded in `state` and clears them from it.
+    /// Stops the processes recorded in `state` and clears them from it: the
+    /// nodes first, then the vault, so that what the nodes ship while they
+    /// shut down still reaches it.
     func stop(plan: ClusterPlan, state: inout ClusterState) async -> [StopReport] {
-        struct Stopping { let node: ClusterPlan.NodePlan; let pid: Int32 }
+        let vaultName = plan.vault?.spec.name
+        var reports = await stop(plan: plan, state: &state) { $0 != vaultName }
+        if let vaultName {
+            reports += await stop(plan: plan, state: &state) { $0 == vaultName }
+        }
+        return reports
+    }
+
+    /// Stops the recorded processes whose names `selected` accepts.
+    func stop(plan: ClusterPlan, state: inout ClusterState, selected: (String) -> Bool) async -> [StopReport] {
+        struct Stopping { let node: SupervisedProcess; let pid: Int32 }
         var stopping: [Stopping] = []
         var reports: [String: StopReport] = [:]
         let started = ContinuousClock.now
-        for process in state.processes {
-            guard let node = plan.node(named: process.name) else { continue }
+        for process in state.processes where selected(process.name) {
+            guard let node = plan.process(named: process.name) else { continue }
             if NodeProcesses.isRunning(process.pid, nodeConfig: node.configPath) {
                 NodeProcesses.send(SIGTERM, to: process.pid)
                 stopping.append(Stopping(node: node, pid: process.pid))
             } else {
-                reports[node.spec.name] = StopReport(name: node.spec.name, pid: process.pid,
-                                                     outcome: .notRunning(NodeProcesses.readExit(node)), seconds: 0)
+                reports[node.name] = StopReport(name: node.name, pid: process.pid,
+                                                outcome: .notRunning(NodeProcesses.readExit(node)), seconds: 0)
             }
         }
         func running(_ s: Stopping) -> Bool { NodeProcesses.isRunning(s.pid, nodeConfig: s.node.configPath) }
@@ -292,9 +314,9 @@ public struct ClusterRuntime: Sendable {
         }
         var killed: Set<String> = []
         for s in stopping where running(s) {
-            logger.warning("node did not stop within the grace period; sending SIGKILL", metadata: ["node": "\(s.node.spec.name)"])
+            logger.warning("process did not stop within the grace period; sending SIGKILL", metadata: ["process": "\(s.node.name)"])
             NodeProcesses.send(SIGKILL, to: s.pid)
-            killed.insert(s.node.spec.name)
+            killed.insert(s.node.name)
         }
         let killDeadline = ContinuousClock.now + .seconds(5)
         while stopping.contains(where: running), ContinuousClock.now < killDeadline {
@@ -303,7 +325,7 @@ public struct ClusterRuntime: Sendable {
         for s in stopping {
             let seconds = (ContinuousClock.now - started) / .seconds(1)
             if running(s) {
-                reports[s.node.spec.name] = StopReport(name: s.node.spec.name, pid: s.pid, outcome: .stillRunning, seconds: seconds)
+                reports[s.node.name] = StopReport(name: s.node.name, pid: s.pid, outcome: .stillRunning, seconds: seconds)
                 continue
             }
             // The supervisor writes node.exit right after reaping the node.
@@ -313,14 +335,40 @@ public struct ClusterRuntime: Sendable {
                 try? await Task.sleep(for: .milliseconds(20))
                 exit = NodeProcesses.readExit(s.node)
             }
-            let outcome: StopReport.Outcome = killed.contains(s.node.spec.name) ? .killed(exit) : .stopped(exit)
-            reports[s.node.spec.name] = StopReport(name: s.node.spec.name, pid: s.pid, outcome: outcome, seconds: seconds)
+            let outcome: StopReport.Outcome = killed.contains(s.node.name) ? .killed(exit) : .stopped(exit)
+            reports[s.node.name] = StopReport(name: s.node.name, pid: s.pid, outcome: outcome, seconds: seconds)
         }
         state.processes.removeAll { p in
+            guard selected(p.name) else { return false }
             if case .stillRunning = reports[p.name]?.outcome { return false }
             return true
         }
-        return state.spec.nodes.compactMap { reports[$0.name] }
+        return (state.spec.nodes.map(\.name) + [state.spec.vault?.name].compactMap { $0 }).compactMap { reports[$0] }
+    }
+
+    /// Waits until the vault accepts TCP connections on its port (its TLS
+    /// and identity are checked by every node that connects).
+    func waitUntilListening(_ vault: ClusterPlan.VaultPlan, pid: Int32) async throws(ClusterError) {
+        let deadline = ContinuousClock.now + timing.startTimeout
+        while ContinuousClock.now < deadline {
+            if HealthProbe.acceptsConnections(host: vault.spec.host, port: vault.spec.port) { return }
+            guard NodeProcesses.isRunning(pid, nodeConfig: vault.configPath) else {
+                throw ClusterError(.start, "vault \(vault.spec.name) ended while starting; see \(vault.process.logPath)")
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        throw ClusterError(.start, "vault \(vault.spec.name) is not listening on \(vault.endpoint) after \(timing.startTimeout); see \(vault.process.logPath)")
+    }
+
+    /// Whether the cluster's vault runs and listens, if it has one.
+    public func vaultStatus(directory: String) throws(ClusterError) -> (name: String, endpoint: String, running: Bool, listening: Bool, lastExit: NodeExit?)? {
+        let state = try ClusterState.load(directory: directory)
+        let plan = ClusterPlan(spec: state.spec, baseDirectory: directory)
+        guard let vault = plan.vault else { return nil }
+        let pid = state.process(of: vault.spec.name)?.pid
+        let running = pid.map { NodeProcesses.isRunning($0, nodeConfig: vault.configPath) } ?? false
+        let listening = running && HealthProbe.acceptsConnections(host: vault.spec.host, port: vault.spec.port)
+        return (vault.spec.name, vault.endpoint, running, listening, running ? nil : NodeProcesses.readExit(vault.process))
     }
 
     // MARK: status
@@ -344,7 +392,7 @@ public struct ClusterRuntime: Sendable {
             }
             result.append(NodeStatus(name: node.spec.name, endpoint: node.endpoint, codes: node.spec.municipalities.map(\.code),
                                      pid: process?.pid, running: running, health: health,
-                                     lastExit: running ? nil : NodeProcesses.readExit(node)))
+                                     lastExit: running ? nil : NodeProcesses.readExit(node.process)))
         }
         return result
     }

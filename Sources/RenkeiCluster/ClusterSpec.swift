@@ -64,6 +64,37 @@ public struct ClusterSpec: Sendable, Codable, Equatable {
         }
     }
 
+    /// The backup vault at the "remote site" (issue 5): a `renkei vault`
+    /// process every node ships its changes to. Optional: a cluster file
+    /// without one runs nodes without backup.
+    public struct Vault: Sendable, Codable, Equatable {
+        /// Its name: the vault certificate's common name (default "vault").
+        public var name: String
+        /// The address it listens on (default 127.0.0.1).
+        public var host: String
+        /// Its port.
+        public var port: Int
+        /// `async` (default) or `sync` shipping from every node.
+        public var mode: String
+
+        public init(name: String = "vault", host: String = "127.0.0.1", port: Int, mode: String = "async") {
+            self.name = name
+            self.host = host
+            self.port = port
+            self.mode = mode
+        }
+
+        enum CodingKeys: String, CodingKey { case name, host, port, mode }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decodeIfPresent(String.self, forKey: .name) ?? "vault"
+            host = try c.decodeIfPresent(String.self, forKey: .host) ?? "127.0.0.1"
+            port = try c.decode(Int.self, forKey: .port)
+            mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? "async"
+        }
+    }
+
     /// The seed of the synthetic populations: municipality C with N residents
     /// holds exactly what `renkei gen --code C --count N --seed SEED` writes.
     public var seed: UInt64
@@ -71,6 +102,8 @@ public struct ClusterSpec: Sendable, Codable, Equatable {
     public var directoryValidDays: Int
     /// The nodes.
     public var nodes: [Node]
+    /// The backup vault, if the cluster has one.
+    public var vault: Vault?
 
     /// The default validity of the directory: a local cluster left running
     /// for a few weeks keeps answering.
@@ -78,19 +111,21 @@ public struct ClusterSpec: Sendable, Codable, Equatable {
     /// The most residents one municipality may be given in a cluster file.
     public static let maxResidents = 1_000_000
 
-    public init(seed: UInt64 = 1, directoryValidDays: Int = ClusterSpec.defaultDirectoryValidDays, nodes: [Node]) {
+    public init(seed: UInt64 = 1, directoryValidDays: Int = ClusterSpec.defaultDirectoryValidDays, nodes: [Node], vault: Vault? = nil) {
         self.seed = seed
         self.directoryValidDays = directoryValidDays
         self.nodes = nodes
+        self.vault = vault
     }
 
-    enum CodingKeys: String, CodingKey { case seed, directoryValidDays, nodes }
+    enum CodingKeys: String, CodingKey { case seed, directoryValidDays, nodes, vault }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 1
         directoryValidDays = try c.decodeIfPresent(Int.self, forKey: .directoryValidDays) ?? Self.defaultDirectoryValidDays
         nodes = try c.decode([Node].self, forKey: .nodes)
+        vault = try c.decodeIfPresent(Vault.self, forKey: .vault)
     }
 
     /// Parses a cluster file and validates it; `source` names it in errors.
@@ -190,6 +225,21 @@ public struct ClusterSpec: Sendable, Codable, Equatable {
                     throw fail("\(field).residents", "must be between 1 and \(Self.maxResidents)")
                 }
             }
+        }
+        if let vault {
+            guard Self.isValidNodeName(vault.name) else {
+                throw fail("vault.name", "must be 1 to 64 of a-z, A-Z, 0-9, '.', '_', '-', starting with a letter or digit")
+            }
+            if let other = nodeNames[vault.name] {
+                throw fail("vault.name", "\"\(vault.name)\" is already the name of nodes[\(other)]; the vault needs its own name")
+            }
+            guard Self.isIPAddress(vault.host) else { throw fail("vault.host", "must be an IPv4 or IPv6 address (the vault certificate carries it)") }
+            guard (1...65_535).contains(vault.port) else { throw fail("vault.port", "must be between 1 and 65535") }
+            let endpoint = Self.endpoint(host: vault.host, port: vault.port)
+            if let other = endpoints[endpoint] {
+                throw fail("vault.port", "\(endpoint) is also the endpoint of node \(other); the vault needs its own port")
+            }
+            guard ["async", "sync"].contains(vault.mode) else { throw fail("vault.mode", "must be \"async\" or \"sync\"") }
         }
         return result
     }

@@ -97,4 +97,19 @@ public enum HealthProbe {
         }
         throw ClusterError(.start, "not serving after \(timeout): \(last.message)")
     }
+
+    /// Whether something accepts TCP connections on `host:port` (IPv4 or
+    /// IPv6 literal), within the kernel's loopback connect time.
+    public static func acceptsConnections(host: String, port: Int) -> Bool {
+        var hints = addrinfo()
+        hints.ai_flags = AI_NUMERICHOST
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else { return false }
+        defer { freeaddrinfo(result) }
+        let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0
+    }
 }

@@ -47,7 +47,31 @@ public struct NodeExit: Sendable, Codable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Starting, watching and stopping node processes.
+/// A process `cluster up` runs under a supervisor: a node or the vault.
+public struct SupervisedProcess: Sendable, Equatable {
+    /// The `renkei` subcommand it runs.
+    public enum Command: String, Sendable, CaseIterable {
+        case node
+        case vault
+    }
+
+    /// Its name in the cluster (unique across nodes and the vault).
+    public let name: String
+    /// `renkei node` or `renkei vault`.
+    public let command: Command
+    /// Its configuration file (`--config`).
+    public let configPath: String
+    /// Its standard output and error.
+    public let logPath: String
+    /// Its process id, written by the supervisor.
+    public let pidPath: String
+    /// How it ended, written by the supervisor.
+    public let exitPath: String
+    /// The supervisor's process id.
+    public let supervisorPIDPath: String
+}
+
+/// Starting, watching and stopping node (and vault) processes.
 ///
 /// A node runs as `renkei node --config NAME/node.json` under a small
 /// supervisor (`renkei cluster supervise`) started in a new session with its
@@ -56,47 +80,48 @@ public struct NodeExit: Sendable, Codable, Equatable, CustomStringConvertible {
 /// for the node and records in `node.exit` how it ended — the exit status
 /// that `cluster down` reports, which no other process could learn.
 public enum NodeProcesses {
-    /// Starts the supervisor of `node` from `executable` in a new session
-    /// (stdin /dev/null, stdout and stderr appended to `node.log`) and
-    /// returns the supervisor's process id. Clears a previous run's
-    /// `node.pid` and `node.exit` first.
-    public static func launch(executable: String, node: ClusterPlan.NodePlan) throws(ClusterError) -> pid_t {
-        for path in [node.pidPath, node.exitPath, node.supervisorPIDPath] { unlink(path) }
-        let argv = [executable, "cluster", "supervise", "--config", node.configPath,
-                    "--pid-file", node.pidPath, "--exit-file", node.exitPath]
-        let pid = try spawn(argv, output: node.logPath, newSession: true)
-        writeAtomically("\(pid)\n", to: node.supervisorPIDPath)
+    /// Starts the supervisor of `process` from `executable` in a new session
+    /// (stdin /dev/null, stdout and stderr appended to its log) and returns
+    /// the supervisor's process id. Clears a previous run's pid and exit
+    /// files first.
+    public static func launch(executable: String, process: SupervisedProcess) throws(ClusterError) -> pid_t {
+        for path in [process.pidPath, process.exitPath, process.supervisorPIDPath] { unlink(path) }
+        let argv = [executable, "cluster", "supervise", "--command", process.command.rawValue, "--config", process.configPath,
+                    "--pid-file", process.pidPath, "--exit-file", process.exitPath]
+        let pid = try spawn(argv, output: process.logPath, newSession: true)
+        writeAtomically("\(pid)\n", to: process.supervisorPIDPath)
         return pid
     }
 
-    /// Waits until the supervisor has written the node's process id.
-    public static func waitForNodePID(_ node: ClusterPlan.NodePlan, supervisor: pid_t,
-                                      timeout: Duration = .seconds(10)) async throws(ClusterError) -> pid_t {
+    /// Waits until the supervisor has written the process id.
+    public static func waitForPID(_ process: SupervisedProcess, supervisor: pid_t,
+                                  timeout: Duration = .seconds(10)) async throws(ClusterError) -> pid_t {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let pid = readPID(node.pidPath) { return pid }
+            if let pid = readPID(process.pidPath) { return pid }
             if !isRunning(supervisor) {
-                throw ClusterError(.start, "node \(node.spec.name): its supervisor ended before starting the node; see \(node.logPath)")
+                throw ClusterError(.start, "\(process.command.rawValue) \(process.name): its supervisor ended before starting it; see \(process.logPath)")
             }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        throw ClusterError(.start, "node \(node.spec.name): no process id in \(node.pidPath) after \(timeout)")
+        throw ClusterError(.start, "\(process.command.rawValue) \(process.name): no process id in \(process.pidPath) after \(timeout)")
     }
 
-    /// Runs in the supervisor: starts `executable node --config CONFIG` as a
+    /// Runs in the supervisor: starts `executable COMMAND --config CONFIG` as a
     /// child (output inherited), writes its pid to `pidFile`, waits for it,
     /// writes how it ended to `exitFile` and returns its exit status (128 +
     /// signal if killed), for the supervisor to exit with.
     ///
     /// The supervisor ignores SIGTERM, SIGINT and SIGHUP so that it stays to
     /// record the ending; the node gets their default handling back.
-    public static func supervise(executable: String, config: String, pidFile: String, exitFile: String) -> Int32 {
+    public static func supervise(executable: String, command: SupervisedProcess.Command = .node,
+                                 config: String, pidFile: String, exitFile: String) -> Int32 {
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         signal(SIGHUP, SIG_IGN)
         let child: pid_t
         do throws(ClusterError) {
-            child = try spawn([executable, "node", "--config", config], output: nil, newSession: false)
+            child = try spawn([executable, command.rawValue, "--config", config], output: nil, newSession: false)
         } catch {
             FileHandle.standardError.write(Data("supervisor: \(error)\n".utf8))
             return 1
@@ -119,13 +144,13 @@ public enum NodeProcesses {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         if let data = try? encoder.encode(exit) { writeAtomically(String(decoding: data, as: UTF8.self) + "\n", to: exitFile) }
-        FileHandle.standardError.write(Data("supervisor: node process \(child) \(exit)\n".utf8))
+        FileHandle.standardError.write(Data("supervisor: \(command.rawValue) process \(child) \(exit)\n".utf8))
         return exit.status ?? 128 + signalNumber
     }
 
     /// How the node ended, if its supervisor has recorded it.
-    public static func readExit(_ node: ClusterPlan.NodePlan) -> NodeExit? {
-        guard let data = FileManager.default.contents(atPath: node.exitPath) else { return nil }
+    public static func readExit(_ process: SupervisedProcess) -> NodeExit? {
+        guard let data = FileManager.default.contents(atPath: process.exitPath) else { return nil }
         return try? JSONDecoder().decode(NodeExit.self, from: data)
     }
 

@@ -114,13 +114,14 @@ struct ClusterCommand: AsyncParsableCommand {
                     }
                     // A directory without cluster.json is refused, also with
                     // --purge: it may be anything, and --purge deletes.
+                    let vaultName = (try? ClusterState.load(directory: base))?.spec.vault?.name
                     let reports = try await runtime.down(directory: base)
                     let wasRunning = reports.filter { if case .notRunning = $0.outcome { return false } else { return true } }
                     if wasRunning.isEmpty {
                         print("nothing is running in \(base)")
                     }
                     for report in wasRunning {
-                        print("node \(report.name) (pid \(report.pid)): \(report.summary)")
+                        print("\(report.name == vaultName ? "vault" : "node") \(report.name) (pid \(report.pid)): \(report.summary)")
                     }
                     if reports.contains(where: { $0.outcome == .stillRunning }) {
                         throw ClusterError(.stop, "some nodes are still running; nothing was purged")
@@ -170,7 +171,13 @@ struct ClusterCommand: AsyncParsableCommand {
                         return [node.name, node.endpoint, node.codes.joined(separator: ","),
                                 node.pid.map(String.init) ?? "-", node.running ? "running" : "stopped", health]
                     }
-                    print(Table.render(header: ["NODE", "ENDPOINT", "CODES", "PID", "PROCESS", "HEALTH"], rows: rows))
+                    var table = rows
+                    if let vault = try runtime.vaultStatus(directory: base) {
+                        let health = vault.listening ? "LISTENING" : "-" + (vault.lastExit.map { " (last run \($0))" } ?? "")
+                        if !vault.listening { allServing = false }
+                        table.append([vault.name + " (vault)", vault.endpoint, "-", "-", vault.running ? "running" : "stopped", health])
+                    }
+                    print(Table.render(header: ["NODE", "ENDPOINT", "CODES", "PID", "PROCESS", "HEALTH"], rows: table))
                 }
                 if !allServing { throw ExitCode.failure }
             }
@@ -216,15 +223,20 @@ struct ClusterCommand: AsyncParsableCommand {
     /// Internal: the parent of one node process (started by `cluster up`).
     struct Supervise: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run one node process and record how it ends (used by cluster up).",
+            abstract: "Run one node or vault process and record how it ends (used by cluster up).",
             shouldDisplay: false)
 
+        @Option(help: "node or vault.") var command: String = "node"
         @Option var config: String
         @Option var pidFile: String
         @Option var exitFile: String
 
         func run() throws {
-            let status = NodeProcesses.supervise(executable: try ownExecutable(), config: config, pidFile: pidFile, exitFile: exitFile)
+            guard let command = SupervisedProcess.Command(rawValue: command) else {
+                throw ValidationError("--command: must be node or vault")
+            }
+            let status = NodeProcesses.supervise(executable: try ownExecutable(), command: command, config: config,
+                                                 pidFile: pidFile, exitFile: exitFile)
             throw ExitCode(status)
         }
     }
