@@ -6,6 +6,10 @@ import Synchronization
 ///
 /// Safe to share between tasks: RocksDB serialises writes internally and
 /// allows concurrent reads, and the column family map is behind a `Mutex`.
+///
+/// With a change log (`DatabaseOptions.changeLog`) every write also appends
+/// one `ChangeEntry` in the same atomic RocksDB write; writes then take a
+/// lock around "number the entry + write", so entry order is commit order.
 /// The database is closed when the last reference to it — this object, any
 /// `ColumnFamily` or any `KeyValueIterator` obtained from it — is released.
 public final class Database: Sendable {
@@ -13,18 +17,25 @@ public final class Database: Sendable {
     /// The family every RocksDB database has; it cannot be dropped.
     public let defaultColumnFamily: ColumnFamily
     private let families: Mutex<[String: ColumnFamily]>
+    /// `nil` when the database keeps no change log.
+    let changeLog: ChangeLog?
 
-    private init(handle: DatabaseHandle, families: [String: ColumnFamily]) {
+    private init(handle: DatabaseHandle, families: [String: ColumnFamily], changeLog: ChangeLog?) {
         self.handle = handle
         self.defaultColumnFamily = families["default"]!
         self.families = Mutex(families)
+        self.changeLog = changeLog
     }
 
     /// Opens (or, with `createIfMissing`, creates) the database at `path`,
     /// reopening every column family it already has.
     ///
+    /// A database with a change log (created now with `options.changeLog`,
+    /// or already present) recovers its last sequence number from the log.
+    ///
     /// - Throws: `StoreError` `.open` when the path is unusable, the database
-    ///   is locked by another opener, or RocksDB refuses the options.
+    ///   is locked by another opener, or RocksDB refuses the options;
+    ///   `.corrupt` when the change log has a gap.
     public static func open(path: String, options: DatabaseOptions = .init()) throws -> Database {
         let native = NativeOptions(options)
         let names = try existingColumnFamilies(at: path, native: native, createIfMissing: options.createIfMissing)
@@ -50,7 +61,19 @@ public final class Database: Sendable {
         for (name, family) in zip(names, rawFamilies) {
             map[name] = ColumnFamily(name: name, raw: family!, db: handle)
         }
-        return Database(handle: handle, families: map)
+        // The log family is kept apart, so user code cannot reach it by name.
+        var logFamily = map.removeValue(forKey: ChangeLog.familyName)
+        if logFamily == nil && options.changeLog {
+            let raw = try withRocksError(.open, "creating the change log in \(path)") { err in
+                rocksdb_create_column_family(handle.raw, native.options, ChangeLog.familyName, err)
+            }
+            guard let raw else {
+                throw StoreError(.open, "creating the change log in \(path): RocksDB returned no handle")
+            }
+            logFamily = ColumnFamily(name: ChangeLog.familyName, raw: raw, db: handle)
+        }
+        let changeLog = try logFamily.map { family throws(StoreError) in try ChangeLog(family: family, handle: handle) }
+        return Database(handle: handle, families: map, changeLog: changeLog)
     }
 
     /// The column families stored at `path`, or just "default" for a database
@@ -88,20 +111,40 @@ public final class Database: Sendable {
 
     // MARK: Column families
 
-    /// The column family called `name`, or `nil` if there is none.
+    /// The column family called `name`, or `nil` if there is none
+    /// (always `nil` for the change log's reserved family).
     public func columnFamily(named name: String) -> ColumnFamily? {
         families.withLock { $0[name] }
     }
 
-    /// The names of all column families, sorted.
+    /// The names of all column families, sorted; without the change log's
+    /// reserved family (`Database.changeLogFamilyName`).
     public var columnFamilyNames: [String] {
         families.withLock { $0.keys.sorted() }
     }
 
-    /// Creates a new column family (LZ4, bloom filter, shared cache, like the others).
+    /// Creates a new column family (LZ4, bloom filter, shared cache, like the
+    /// others). With a change log, the creation is logged as its own entry,
+    /// after the family exists (a crash in between leaves the family
+    /// unlogged, which a replay covers by creating families on first use).
     ///
-    /// - Throws: `StoreError` `.columnFamily` if it already exists or RocksDB fails.
+    /// - Throws: `StoreError` `.columnFamily` if it already exists or RocksDB
+    ///   fails, `.invalidArgument` for the change log's reserved name.
     public func createColumnFamily(named name: String) throws -> ColumnFamily {
+        guard let log = changeLog else { return try createFamilyUnlogged(named: name) }
+        return try log.locked { state throws(StoreError) in
+            let family = try createFamilyUnlogged(named: name)
+            var payload = try ChangeEntry(seq: 0, commitTimeMs: 0, ops: [.createFamily(name)]).encode()
+            let seq = try log.append(&state, batch: WriteBatch().raw, families: [], payload: &payload, sync: true)
+            return (family, seq)
+        }
+    }
+
+    /// Creates a family without logging it (replay logs the entry it replays).
+    func createFamilyUnlogged(named name: String) throws(StoreError) -> ColumnFamily {
+        guard name != ChangeLog.familyName else {
+            throw StoreError(.invalidArgument, "'\(name)' is reserved for the change log")
+        }
         let handle = self.handle
         // Held across the C call so two creators of one name cannot race.
         return try families.withLock { map throws(StoreError) -> ColumnFamily in
@@ -123,9 +166,28 @@ public final class Database: Sendable {
     /// Drops a column family and its data. Afterwards `cf` is unusable:
     /// every operation with it throws `StoreError` `.closed`.
     ///
+    /// With a change log the drop is logged as its own entry, before the
+    /// family goes: a crash in between leaves a family the log calls dropped,
+    /// so a restore never brings back data its operator meant to drop.
+    ///
     /// - Throws: `.invalidArgument` for the default family or a family of
     ///   another database, `.closed` if already dropped, `.columnFamily` if RocksDB fails.
     public func dropColumnFamily(_ cf: ColumnFamily) throws {
+        guard let log = changeLog else { return try dropFamilyUnlogged(cf) }
+        try log.locked { state throws(StoreError) in
+            _ = try cf.handle(for: handle)
+            if cf.name == "default" {
+                throw StoreError(.invalidArgument, "the default column family cannot be dropped")
+            }
+            var payload = try ChangeEntry(seq: 0, commitTimeMs: 0, ops: [.dropFamily(cf.name)]).encode()
+            let seq = try log.append(&state, batch: WriteBatch().raw, families: [], payload: &payload, sync: true)
+            try dropFamilyUnlogged(cf)
+            return ((), seq)
+        }
+    }
+
+    /// Drops a family without logging it (replay logs the entry it replays).
+    func dropFamilyUnlogged(_ cf: ColumnFamily) throws(StoreError) {
         let handle = self.handle
         try families.withLock { map throws(StoreError) in
             let raw = try cf.handle(for: handle)
@@ -248,7 +310,15 @@ public final class Database: Sendable {
     // MARK: Writes
 
     /// Stores `value` under `key`. With `sync` the WAL is fsynced before returning.
-    public func put(_ key: [UInt8], _ value: [UInt8], in cf: ColumnFamily, sync: Bool = true) throws {
+    ///
+    /// - Returns: The change entry's sequence number, or `nil` without a change log.
+    @discardableResult
+    public func put(_ key: [UInt8], _ value: [UInt8], in cf: ColumnFamily, sync: Bool = true) throws -> UInt64? {
+        if changeLog != nil {
+            let batch = WriteBatch()
+            batch.put(key, value, in: cf)
+            return try write(batch, sync: sync)
+        }
         let family = try cf.handle(for: handle)
         let db = handle.raw
         let writeOptions = handle.native.writeOptions(sync: sync)
@@ -259,10 +329,19 @@ public final class Database: Sendable {
                 }
             }
         }
+        return nil
     }
 
     /// Removes `key` (a no-op if absent). With `sync` the WAL is fsynced before returning.
-    public func delete(_ key: [UInt8], in cf: ColumnFamily, sync: Bool = true) throws {
+    ///
+    /// - Returns: The change entry's sequence number, or `nil` without a change log.
+    @discardableResult
+    public func delete(_ key: [UInt8], in cf: ColumnFamily, sync: Bool = true) throws -> UInt64? {
+        if changeLog != nil {
+            let batch = WriteBatch()
+            batch.delete(key, in: cf)
+            return try write(batch, sync: sync)
+        }
         let family = try cf.handle(for: handle)
         let db = handle.raw
         let writeOptions = handle.native.writeOptions(sync: sync)
@@ -271,15 +350,30 @@ public final class Database: Sendable {
                 rocksdb_delete_cf(db, writeOptions, family, k, kLen, err)
             }
         }
+        return nil
     }
 
     /// Applies every operation of `batch` atomically: all or none become visible.
     /// With `sync` the WAL is fsynced before returning. The batch is left
     /// unchanged and may be cleared and reused.
     ///
+    /// With a change log the same RocksDB write appends one change entry
+    /// holding the batch's ops, so the entry exists exactly when the data does.
+    ///
+    /// - Returns: The change entry's sequence number, or `nil` without a change log.
     /// - Throws: `.closed` if the batch touches a dropped family,
-    ///   `.invalidArgument` if it touches another database's family, `.write` on failure.
-    public func write(_ batch: WriteBatch, sync: Bool = true) throws {
+    ///   `.invalidArgument` if it touches another database's family (or, with
+    ///   a change log, exceeds a `ChangeEntry` limit), `.write` on failure.
+    @discardableResult
+    public func write(_ batch: WriteBatch, sync: Bool = true) throws -> UInt64? {
+        if let log = changeLog {
+            // Encoded before taking the lock; only the commit time is patched in under it.
+            var payload = try batch.encodeChange()
+            return try log.locked { state throws(StoreError) in
+                let seq = try log.append(&state, batch: batch.raw, families: batch.families, payload: &payload, sync: sync)
+                return (seq, seq)
+            }
+        }
         for family in batch.families {
             _ = try family.handle(for: handle)
         }
@@ -288,13 +382,32 @@ public final class Database: Sendable {
         try withRocksError(.write, "writing batch of \(batch.count)") { err in
             rocksdb_write(db, writeOptions, batch.raw, err)
         }
+        return nil
     }
 
     // MARK: Maintenance
 
     /// Writes a consistent, openable copy of the database to `path`
     /// (hard links where possible). `path` must not exist yet.
-    public func createCheckpoint(at path: String) throws {
+    ///
+    /// With a change log, writers wait while the checkpoint is made, so it
+    /// holds exactly the entries up to the returned sequence number (and its
+    /// own change log continues from there when opened).
+    ///
+    /// - Returns: The last change entry in the checkpoint, or `nil` without a change log.
+    @discardableResult
+    public func createCheckpoint(at path: String) throws -> UInt64? {
+        guard let log = changeLog else {
+            try checkpoint(at: path)
+            return nil
+        }
+        return try log.locked { state throws(StoreError) in
+            try checkpoint(at: path)
+            return (state.last, nil)
+        }
+    }
+
+    private func checkpoint(at path: String) throws(StoreError) {
         let db = handle.raw
         let checkpoint = try withRocksError(.checkpoint, "preparing checkpoint") { err in
             rocksdb_checkpoint_object_create(db, err)
@@ -328,7 +441,7 @@ public final class Database: Sendable {
     /// `cf` only, or every column family when `cf` is `nil`.
     public func flush(_ cf: ColumnFamily? = nil) throws {
         let targets: [ColumnFamily] = if let cf { [cf] } else {
-            families.withLock { Array($0.values) }
+            families.withLock { Array($0.values) } + (changeLog.map { [$0.family] } ?? [])
         }
         for family in targets {
             let raw = try family.handle(for: handle)

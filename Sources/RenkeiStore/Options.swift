@@ -26,6 +26,12 @@ public struct DatabaseOptions: Sendable {
     public var parallelism: Int32 = 2
     /// Share of each memtable used for a whole-key bloom filter (0 disables).
     public var memtableBloomRatio: Double = 0.1
+    /// Keep a change log: every write also appends, atomically, one
+    /// `ChangeEntry` to the reserved column family `__changelog` (what a
+    /// node ships to its vault). When on, `open` creates the family if it is
+    /// missing. A database that already has a change log keeps logging even
+    /// when this is off, so no tool can write past it unnoticed.
+    public var changeLog: Bool = false
 
     /// Creates options; every parameter defaults to the value documented on its property.
     public init(
@@ -37,7 +43,8 @@ public struct DatabaseOptions: Sendable {
         walTTLSeconds: UInt64 = 0,
         walSizeLimitMB: UInt64 = 0,
         parallelism: Int32 = 2,
-        memtableBloomRatio: Double = 0.1
+        memtableBloomRatio: Double = 0.1,
+        changeLog: Bool = false
     ) {
         self.createIfMissing = createIfMissing
         self.blockCacheBytes = blockCacheBytes
@@ -48,6 +55,7 @@ public struct DatabaseOptions: Sendable {
         self.walSizeLimitMB = walSizeLimitMB
         self.parallelism = parallelism
         self.memtableBloomRatio = memtableBloomRatio
+        self.changeLog = changeLog
     }
 }
 
@@ -131,5 +139,15 @@ final class NativeOptions: @unchecked Sendable {
         rocksdb_readoptions_destroy(readOptions)
         rocksdb_cache_destroy(cache)
         rocksdb_options_destroy(options)
+    }
+}
+
+extension DatabaseOptions {
+    /// These options with `changeLog` on: what a node opens its database
+    /// with, so every write is logged for the vault whatever else was tuned.
+    public var withChangeLog: DatabaseOptions {
+        var options = self
+        options.changeLog = true
+        return options
     }
 }

@@ -23,6 +23,12 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         case invalidArgument
         /// The object used has been dropped or closed.
         case closed
+        /// Stored or shipped bytes failed validation (a change log entry that
+        /// does not decode, a gap in the change log).
+        case corrupt
+        /// Change log entries asked for were already discarded (the vault
+        /// acknowledged them); the reader needs a newer starting point.
+        case discarded
     }
 
     /// The kind of operation that failed.
@@ -68,4 +74,14 @@ func withRocksError<T>(
         throw StoreError(code, "\(context()): \(text)")
     }
     return result
+}
+
+extension StoreError {
+    /// `error` itself when it is a `StoreError` (as everything `Database`
+    /// throws is), else wrapped as `code`: for typed-throws callers of the
+    /// untyped public API.
+    static func from(_ error: any Error, _ code: Code) -> StoreError {
+        if let error = error as? StoreError { return error }
+        return StoreError(code, "\(error)", cause: error)
+    }
 }

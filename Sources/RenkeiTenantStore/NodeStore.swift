@@ -123,7 +123,7 @@ public final class NodeStore: Sendable {
         let key = try loadMasterKey(directory, source: options.masterKey, manifest: manifest)
         let db: Database
         do {
-            db = try Database.open(path: directory.databasePath, options: options.database)
+            db = try Database.open(path: directory.databasePath, options: options.database.withChangeLog)
         } catch {
             throw NodeError(.storage, "cannot open the database in \(directory.databasePath): \(error)", cause: error)
         }
