@@ -139,10 +139,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Disaster-recovery restore: a plan from the vault's catalog, vault
+        // sources (a vault directory, or the vault's gRPC API), and the
+        // restorer that rebuilds a node data directory from them.
+        .target(
+            name: "RenkeiRestore",
+            dependencies: [
+                "RenkeiCore", "RenkeiStore", "RenkeiVault", "RenkeiTenantStore", "RenkeiCrypto", "RenkeiWire",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "renkei",
             dependencies: [
-                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI", "RenkeiPeer", "RenkeiWire", "RenkeiAudit", "RenkeiCluster",
+                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI", "RenkeiPeer", "RenkeiWire", "RenkeiAudit", "RenkeiCluster", "RenkeiRestore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -206,6 +217,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RenkeiClusterTests", dependencies: ["RenkeiCluster", "RenkeiCore", "RenkeiCrypto", "RenkeiPeer", "RenkeiTenantStore"]),
+        .testTarget(
+            name: "RenkeiRestoreTests",
+            dependencies: [
+                "RenkeiRestore", "RenkeiCore", "RenkeiStore", "RenkeiVault", "RenkeiTenantStore", "RenkeiCrypto", "RenkeiSynth",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "RenkeiCLITests",
             dependencies: ["RenkeiCore", "RenkeiCSV", "RenkeiTenantStore", "RenkeiSynth"]
