@@ -64,7 +64,7 @@ public struct Restorer: Sendable {
         for key in keys.values {
             do {
                 _ = try key.kit.open(passphrase: key.passphrase, tenantCode: key.kit.tenantCode)
-            } catch let error as CryptoError {
+            } catch let error as RenkeiCrypto.CryptoError {
                 throw RestoreError(.keys, "recovery kit of municipality \(key.kit.tenantCode): \(error.message). Nothing was restored", cause: error)
             } catch {
                 throw RestoreError(.keys, "recovery kit of municipality \(key.kit.tenantCode) cannot be opened. Nothing was restored", cause: RestoreCause(error))
@@ -411,6 +411,7 @@ public struct Restorer: Sendable {
 }
 
 /// Runs a RocksDB call, turning its error into a `RestoreError`.
+@discardableResult
 func storage<T>(_ what: String, _ body: () throws -> T) throws(RestoreError) -> T {
     do {
         return try body()
