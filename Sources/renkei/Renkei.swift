@@ -18,7 +18,7 @@ struct Renkei: AsyncParsableCommand {
             ResidentCommand.self, ExportCommand.self, BenchCommand.self,
             CACommand.self, DirectoryCommand.self,
             NodeCommand.self, InquireCommand.self, AuditCommand.self,
-            ClusterCommand.self,
+            ClusterCommand.self, RestoreCommand.self,
         ]
     )
 }
