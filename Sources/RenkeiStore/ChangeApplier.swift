@@ -104,7 +104,7 @@ public final class ChangeApplier {
             var payload = try batch.encodeChange()
             try log.locked { state throws(StoreError) in
                 let seq = try log.append(
-                    &state, batch: batch.raw, families: batch.families, payload: &payload, sync: sync,
+                    &state, batch: batch, payload: &payload, sync: sync,
                     expectedSeq: entry.seq, commitTimeMs: entry.commitTimeMs)
                 return ((), seq)
             }
@@ -126,12 +126,15 @@ public final class ChangeApplier {
         }
         let log = try target.requireChangeLog()
         try log.locked { state throws(StoreError) in
+            guard state.last == entry.seq - 1 else {
+                throw StoreError(.invalidArgument, "change entry \(entry.seq) cannot follow \(state.last) in the target's change log")
+            }
             // Done before the entry is logged, and idempotent: a replay that
             // died in between finds the change made and just logs it.
             if included { try perform(op, logged: false) }
             var payload = try ChangeEntry(seq: entry.seq, commitTimeMs: entry.commitTimeMs, ops: included ? [op] : []).encode()
             let seq = try log.append(
-                &state, batch: WriteBatch().raw, families: [], payload: &payload, sync: sync,
+                &state, batch: WriteBatch(), payload: &payload, sync: sync,
                 expectedSeq: entry.seq, commitTimeMs: entry.commitTimeMs)
             return ((), seq)
         }

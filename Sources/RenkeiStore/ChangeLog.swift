@@ -121,18 +121,20 @@ final class ChangeLog: Sendable {
     /// entry out again (a save point), so the caller's batch is unchanged.
     /// Call holding the sequence lock.
     ///
+    /// The batch's families are checked here, under the lock, so a family
+    /// dropped (and logged as dropped) cannot get a put logged after its drop.
+    ///
     /// - Parameters:
-    ///   - families: Checked here, under the lock, so a family dropped (and
-    ///     logged as dropped) cannot get a put logged after its drop.
     ///   - expectedSeq: For replay: refuse unless the entry gets this number.
     ///   - commitTimeMs: For replay: the original commit time, else now.
     func append(
-        _ state: inout State, batch: OpaquePointer, families: [ColumnFamily], payload: inout [UInt8],
+        _ state: inout State, batch: WriteBatch, payload: inout [UInt8],
         sync: Bool, expectedSeq: UInt64? = nil, commitTimeMs: UInt64? = nil
     ) throws(StoreError) -> UInt64 {
-        for family in families {
+        for family in batch.families {
             _ = try family.handle(for: handle)
         }
+        let batch = batch.raw  // `batch` (the object) stays alive: it is our argument.
         let seq = state.last + 1
         if let expectedSeq, expectedSeq != seq {
             throw StoreError(.invalidArgument, "change entry \(expectedSeq) cannot follow \(state.last): the log takes \(seq) next")

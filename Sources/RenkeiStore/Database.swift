@@ -135,7 +135,7 @@ public final class Database: Sendable {
         return try log.locked { state throws(StoreError) in
             let family = try createFamilyUnlogged(named: name)
             var payload = try ChangeEntry(seq: 0, commitTimeMs: 0, ops: [.createFamily(name)]).encode()
-            let seq = try log.append(&state, batch: WriteBatch().raw, families: [], payload: &payload, sync: true)
+            let seq = try log.append(&state, batch: WriteBatch(), payload: &payload, sync: true)
             return (family, seq)
         }
     }
@@ -180,7 +180,7 @@ public final class Database: Sendable {
                 throw StoreError(.invalidArgument, "the default column family cannot be dropped")
             }
             var payload = try ChangeEntry(seq: 0, commitTimeMs: 0, ops: [.dropFamily(cf.name)]).encode()
-            let seq = try log.append(&state, batch: WriteBatch().raw, families: [], payload: &payload, sync: true)
+            let seq = try log.append(&state, batch: WriteBatch(), payload: &payload, sync: true)
             try dropFamilyUnlogged(cf)
             return ((), seq)
         }
@@ -370,7 +370,7 @@ public final class Database: Sendable {
             // Encoded before taking the lock; only the commit time is patched in under it.
             var payload = try batch.encodeChange()
             return try log.locked { state throws(StoreError) in
-                let seq = try log.append(&state, batch: batch.raw, families: batch.families, payload: &payload, sync: sync)
+                let seq = try log.append(&state, batch: batch, payload: &payload, sync: sync)
                 return (seq, seq)
             }
         }
