@@ -42,7 +42,7 @@ public struct Restorer: Sendable {
     /// - Throws: `RestoreError` naming what failed: a file and its check, a
     ///   missing change range, a kit, the target directory.
     public func restore(
-        _ request: RestoreRequest, progress: @Sendable (RestoreProgress) -> Void = { _ in }
+        _ request: RestoreRequest, progress: (RestoreProgress) -> Void = { _ in }
     ) async throws(RestoreError) -> RestoreReport {
         let started = ContinuousClock.now
         let target = request.target.count > 1 && request.target.hasSuffix("/") ? String(request.target.dropLast()) : request.target
@@ -90,7 +90,7 @@ public struct Restorer: Sendable {
 
     private func restore(
         _ request: RestoreRequest, node: String, plan: RestorePlan, keys: [MunicipalityCode: RestoreKey], staging: String,
-        target: String, started: ContinuousClock.Instant, progress: @Sendable (RestoreProgress) -> Void
+        target: String, started: ContinuousClock.Instant, progress: (RestoreProgress) -> Void
     ) async throws(RestoreError) -> RestoreReport {
         let directory = NodeDirectory(staging)
         try Self.makeDirectory(staging)
@@ -208,7 +208,7 @@ public struct Restorer: Sendable {
     /// Returns the files and bytes written.
     private func fetchBase(
         _ plan: RestorePlan, node: String, code: MunicipalityCode?, directory: NodeDirectory,
-        progress: @Sendable (RestoreProgress) -> Void
+        progress: (RestoreProgress) -> Void
     ) async throws(RestoreError) -> (Int, UInt64) {
         guard let base = plan.base else { return (0, 0) }
         guard base.files.count <= limits.maxSnapshotFiles else {

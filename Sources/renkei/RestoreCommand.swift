@@ -94,7 +94,7 @@ struct RestoreCommand: AsyncParsableCommand {
                         display.finish()
                     }
                 }
-            } catch {
+            } catch let error as RestoreError {
                 display.finish()
                 throw CLIFailure("restore failed: \(error.message)", exitCode: Self.exitCode(error.code))
             }
