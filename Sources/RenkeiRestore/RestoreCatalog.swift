@@ -55,11 +55,17 @@ public struct RestoreCatalog: Sendable, Equatable {
     public let node: String
     public let snapshots: [Snapshot]
     public let segments: [Segment]
+    /// The last change the vault recorded as stored for the node, when the
+    /// source knows it (the vault's head file): a restore to the latest
+    /// state must reach it, so a lost newest segment is a gap, not a
+    /// silently older restore.
+    public let storedSeq: UInt64?
 
-    public init(node: String, snapshots: [Snapshot], segments: [Segment]) {
+    public init(node: String, snapshots: [Snapshot], segments: [Segment], storedSeq: UInt64? = nil) {
         self.node = node
         self.snapshots = snapshots
         self.segments = segments
+        self.storedSeq = storedSeq
     }
 
     /// The highest change sequence number the catalog holds (0 for none).

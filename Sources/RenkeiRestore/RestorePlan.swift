@@ -58,8 +58,13 @@ public struct RestorePlan: Sendable, Equatable {
         var chosen: [RestoreCatalog.Segment] = []
         var expected = from
         for segment in segments where segment.lastSeq >= expected {
-            if let pointInTimeMs, segment.firstCommitTimeMs > pointInTimeMs, segment.firstSeq >= expected {
-                break
+            if let pointInTimeMs {
+                // Past the point already: nothing further is needed, present or not.
+                if chosen.last.map({ $0.lastCommitTimeMs > pointInTimeMs }) == true { break }
+                if segment.firstSeq == expected, segment.firstCommitTimeMs > pointInTimeMs { break }
+                // Otherwise a missing change may have been committed by the
+                // point in time: the check below makes that a gap, never a
+                // shorter restore.
             }
             guard segment.firstSeq <= expected else {
                 throw RestoreError(.gap,
@@ -68,11 +73,15 @@ public struct RestorePlan: Sendable, Equatable {
             chosen.append(segment)
             expected = segment.lastSeq + 1
         }
-        // The vault's newest change must be reachable when no time is set
-        // (segments end at the newest; a snapshot may cover more, which the
-        // base choice already took).
+        // Without a point in time the vault's newest stored change must be
+        // reachable: a lost newest segment leaves no hole between segments.
+        let reached = max(expected - 1, base?.coversSeq ?? 0)
+        if pointInTimeMs == nil, let stored = catalog.storedSeq, stored > reached {
+            throw RestoreError(.gap,
+                "node \(catalog.node): changes \(reached + 1)–\(stored) are missing from the vault (it recorded storing up to \(stored), its segments end at \(reached)); refusing to restore less than asked")
+        }
         return RestorePlan(base: base, segments: chosen, replayFrom: from, stopAfterCommitTimeMs: pointInTimeMs,
-                           lastSeq: max(expected - 1, base?.coversSeq ?? 0))
+                           lastSeq: reached)
     }
 
     /// The latest time any change in `snapshot` can have been committed:

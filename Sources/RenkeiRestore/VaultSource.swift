@@ -147,7 +147,11 @@ public struct LocalVaultSource: VaultSource {
             }
             snapshots.append(RestoreCatalog.Snapshot(manifest))
         }
-        return RestoreCatalog(node: node, snapshots: snapshots, segments: segments.sorted { $0.firstSeq < $1.firstSeq })
+        var storedSeq: UInt64?
+        if FileManager.default.fileExists(atPath: dir + "/head.json") {
+            storedSeq = try decode(StoredHead.self, path: dir + "/head.json").lastSeq
+        }
+        return RestoreCatalog(node: node, snapshots: snapshots, segments: segments.sorted { $0.firstSeq < $1.firstSeq }, storedSeq: storedSeq)
     }
 
     public func fetchSegment(node: String, name: String, maxBytes: Int) async throws(RestoreError) -> [UInt8] {
@@ -180,6 +184,11 @@ public struct LocalVaultSource: VaultSource {
     }
 
     // MARK: Private
+
+    /// `head.json`: the vault's record of the node's last stored change.
+    private struct StoredHead: Decodable {
+        let lastSeq: UInt64
+    }
 
     private func checkName(_ name: String) throws(RestoreError) {
         do throws(VaultError) {

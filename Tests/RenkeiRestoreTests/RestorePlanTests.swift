@@ -40,21 +40,29 @@ private let catalog = RestoreCatalog(
 
     @Test func withoutTheCoveredCommitTimeTheBoundIsConservative() throws {
         // The gRPC catalog lacks it: the segment holding change 30 ends at 1300.
-        let remote = RestoreCatalog(node: "n", snapshots: [snap("b", covers: 30, at: nil, created: 5000)], segments: catalog.segments)
-        #expect(throws: RestoreError.self) { try RestorePlan.make(remote, at: 1299) }
+        let remote = RestoreCatalog(
+            node: "n", snapshots: [snap("a", covers: 10, at: nil, created: 1105), snap("b", covers: 30, at: nil, created: 5000)],
+            segments: Array(catalog.segments.dropFirst()))
+        #expect(try RestorePlan.make(remote, at: 1299).base?.id == "a")
         #expect(try RestorePlan.make(remote, at: 1300).base?.id == "b")
+        #expect(throws: RestoreError.self) { try RestorePlan.make(remote, at: 1099) }
     }
 
     @Test func aGapFailsNamingTheMissingChanges() throws {
         let gappy = RestoreCatalog(node: "n", snapshots: catalog.snapshots, segments: [catalog.segments[0], catalog.segments[1], catalog.segments[3]])
         #expect(throws: Never.self) { try RestorePlan.make(gappy) }  // the newest snapshot bridges it
-        do {
-            _ = try RestorePlan.make(gappy, at: 1350)
-            Issue.record("expected a gap")
-        } catch {
-            #expect(error.code == .gap)
-            #expect(error.message.contains("changes 21–30 are missing from the vault"))
+        // Restoring to 1250 needs changes committed by then that may be among the missing ones.
+        for at: UInt64 in [1250, 1205] {
+            do {
+                _ = try RestorePlan.make(gappy, at: at)
+                Issue.record("expected a gap")
+            } catch {
+                #expect(error.code == .gap)
+                #expect(error.message.contains("changes 21–30 are missing from the vault"))
+            }
         }
+        // Changes up to 1150 are all there: the gap lies past the point.
+        #expect(try RestorePlan.make(gappy, at: 1150).segments.map(\.firstSeq) == [11])
         let early = RestoreCatalog(node: "n", snapshots: [], segments: [catalog.segments[1]])
         #expect(throws: RestoreError.self) { try RestorePlan.make(early) }
     }

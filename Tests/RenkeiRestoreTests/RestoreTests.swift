@@ -95,18 +95,23 @@ import RenkeiVault
 
     @Test func aMissingSegmentIsAGapNotAShorterRestore() async throws {
         let drill = try Drill()
-        try drill.snapshot()
-        try drill.write(matsue, people(matsue, count: 10))
+        let base = try drill.snapshot()
+        for person in people(matsue, count: 8) { try drill.write(matsue, [person]) }
         try drill.ship(perSegment: 3)
-        let segments = try drill.vault.segments(node: nodeName)
-        let gone = segments[1]
-        let dir = drill.vaultRoot + "/nodes/\(nodeName)/segments/"
-        try FileManager.default.removeItem(atPath: dir + gone.fileName)
-        try FileManager.default.removeItem(atPath: dir + gone.fileName + ".meta")
         let key = try drill.kit(matsue)
-        let error = await restoreError { _ = try await drill.restore(RestoreRequest(node: nodeName, target: drill.target(), keys: [key])) }
-        #expect(error?.code == .gap)
-        #expect(error?.message.contains("changes \(gone.firstSeq)–\(gone.lastSeq) are missing from the vault") == true)
+        let segments = try drill.vault.segments(node: nodeName)
+        let dir = drill.vaultRoot + "/nodes/\(nodeName)/segments/"
+        // The newest, then one in the middle: neither may shorten the restore.
+        let middle = segments.filter { $0.firstSeq > base.coversSeq + 1 }[0]
+        let newest = segments.last!
+        #expect(middle != newest)
+        for gone in [newest, middle] {
+            try FileManager.default.removeItem(atPath: dir + gone.fileName)
+            try FileManager.default.removeItem(atPath: dir + gone.fileName + ".meta")
+            let error = await restoreError { _ = try await drill.restore(RestoreRequest(node: nodeName, target: drill.target(), keys: [key])) }
+            #expect(error?.code == .gap)
+            #expect(error?.message.contains("changes \(gone.firstSeq)–\(gone.lastSeq) are missing from the vault") == true)
+        }
     }
 
     @Test func oneTenantOutOfASharedNode() async throws {
