@@ -6,7 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "renkei", targets: ["renkei"]),
-        .library(name: "RenkeiKit", targets: ["RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiPKI", "RenkeiWire", "RenkeiPeer", "RenkeiCluster", "RenkeiVault"]),
+        .library(name: "RenkeiKit", targets: ["RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiPKI", "RenkeiWire", "RenkeiPeer", "RenkeiCluster", "RenkeiVault", "RenkeiVaultServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -39,11 +39,13 @@ let package = Package(
         .target(name: "RenkeiCore"),
         // Thin, safe RocksDB wrapper. No domain logic.
         .target(name: "RenkeiStore", dependencies: ["CRocksDB"]),
-        // Key hierarchy, AEAD envelopes, blind indexes.
+        // Key hierarchy, AEAD envelopes, blind indexes, recovery kits
+        // (scrypt comes from _CryptoExtras).
         .target(
             name: "RenkeiCrypto",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         // Federation CA, node certificates, revocation list, signed directory.
@@ -121,7 +123,7 @@ let package = Package(
         .target(
             name: "RenkeiCluster",
             dependencies: [
-                "RenkeiCore", "RenkeiPKI", "RenkeiPeer", "RenkeiSynth", "RenkeiTenantStore", "RenkeiWire",
+                "RenkeiCore", "RenkeiCrypto", "RenkeiPKI", "RenkeiPeer", "RenkeiSynth", "RenkeiTenantStore", "RenkeiWire",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
@@ -135,6 +137,27 @@ let package = Package(
                 "CLZ4",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The vault process's gRPC service over mutual TLS, and the client
+        // transport nodes and DR staff use to reach a vault. Deliberately
+        // not on RenkeiPeer, so the node-side shipper there can use the
+        // client transport without a dependency cycle.
+        .target(
+            name: "RenkeiVaultServer",
+            dependencies: [
+                "RenkeiVault", "RenkeiWire", "RenkeiPKI", "RenkeiCore",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
             ]
         ),
         .executableTarget(
@@ -203,7 +226,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "RenkeiClusterTests", dependencies: ["RenkeiCluster", "RenkeiCore", "RenkeiPeer"]),
+        .testTarget(name: "RenkeiClusterTests", dependencies: ["RenkeiCluster", "RenkeiCore", "RenkeiCrypto", "RenkeiPeer", "RenkeiTenantStore"]),
         .testTarget(
             name: "RenkeiCLITests",
             dependencies: ["RenkeiCore", "RenkeiCSV", "RenkeiTenantStore", "RenkeiSynth"]
