@@ -75,12 +75,15 @@ public enum VaultTransport {
     /// for the framing of a full ShipRequest or FileChunk.
     public static let maxMessageBytes = WireLimits.maxMessageBytes + 64 * 1024
 
-    /// Per-call options: the message limits (also set as the transport's
-    /// default service config, so plain calls get them too).
+    /// Per-call options: the message limits, and fail at once rather than
+    /// wait for a vault that is down or refused in the handshake (the
+    /// shipper retries on its own schedule). Also the transport's default
+    /// service config, so plain calls get them too.
     public static var callOptions: CallOptions {
         var options = CallOptions.defaults
         options.maxRequestMessageBytes = maxMessageBytes
         options.maxResponseMessageBytes = maxMessageBytes
+        options.waitForReady = false
         return options
     }
 
@@ -111,6 +114,7 @@ public enum VaultTransport {
             requirement: VaultPeerRequirement(roles: [.vault], name: endpoint.serverName),
             log: log)
         let methodConfig = MethodConfig(names: [MethodConfig.Name(service: Renkei_Vault_V1_Vault.descriptor.fullyQualifiedService)],
+                                        waitForReady: false,
                                         maxRequestMessageBytes: maxMessageBytes, maxResponseMessageBytes: maxMessageBytes)
         do {
             return try HTTP2ClientTransport.Posix(
