@@ -39,13 +39,11 @@ let package = Package(
         .target(name: "RenkeiCore"),
         // Thin, safe RocksDB wrapper. No domain logic.
         .target(name: "RenkeiStore", dependencies: ["CRocksDB"]),
-        // Key hierarchy, AEAD envelopes, blind indexes, recovery kits
-        // (scrypt comes from _CryptoExtras).
+        // Key hierarchy, AEAD envelopes, blind indexes.
         .target(
             name: "RenkeiCrypto",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         // Federation CA, node certificates, revocation list, signed directory.
@@ -123,7 +121,7 @@ let package = Package(
         .target(
             name: "RenkeiCluster",
             dependencies: [
-                "RenkeiCore", "RenkeiCrypto", "RenkeiPKI", "RenkeiPeer", "RenkeiSynth", "RenkeiTenantStore", "RenkeiWire",
+                "RenkeiCore", "RenkeiPKI", "RenkeiPeer", "RenkeiSynth", "RenkeiTenantStore", "RenkeiWire",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
@@ -163,7 +161,7 @@ let package = Package(
         .executableTarget(
             name: "renkei",
             dependencies: [
-                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI", "RenkeiPeer", "RenkeiWire", "RenkeiAudit", "RenkeiCluster",
+                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI", "RenkeiPeer", "RenkeiWire", "RenkeiAudit", "RenkeiCluster", "RenkeiVault", "RenkeiVaultServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -226,7 +224,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "RenkeiClusterTests", dependencies: ["RenkeiCluster", "RenkeiCore", "RenkeiCrypto", "RenkeiPeer", "RenkeiTenantStore"]),
+        .testTarget(
+            name: "RenkeiVaultServerTests",
+            dependencies: [
+                "RenkeiVaultServer", "RenkeiVault", "RenkeiPKI", "RenkeiCore", "RenkeiWire",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
+        .testTarget(name: "RenkeiClusterTests", dependencies: ["RenkeiCluster", "RenkeiCore", "RenkeiPeer"]),
         .testTarget(
             name: "RenkeiCLITests",
             dependencies: ["RenkeiCore", "RenkeiCSV", "RenkeiTenantStore", "RenkeiSynth"]
