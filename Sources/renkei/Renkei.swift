@@ -18,7 +18,8 @@ struct Renkei: AsyncParsableCommand {
             ResidentCommand.self, ExportCommand.self, BenchCommand.self,
             CACommand.self, DirectoryCommand.self,
             NodeCommand.self, InquireCommand.self, AuditCommand.self,
-            ClusterCommand.self, RestoreCommand.self,
+            ClusterCommand.self,
+            VaultCommand.self, BackupCommand.self, RestoreCommand.self,
         ]
     )
 }

@@ -5,6 +5,7 @@ import RenkeiCore
 import RenkeiCrypto
 import RenkeiRestore
 import RenkeiTenantStore
+import RenkeiVaultServer
 
 /// `renkei restore`: rebuild a node data directory from the vault.
 struct RestoreCommand: AsyncParsableCommand {
@@ -18,7 +19,8 @@ struct RestoreCommand: AsyncParsableCommand {
         never holds a key that opens a record, so without the kit nothing is readable.
 
         --vault is one of:
-          an operator view directory (it has vault.json: the vault's endpoint and the DR certificate);
+          an operator view directory (it has vault.json: the vault's endpoint and the DR certificate;
+            with --offline, the vault data directory it names is read instead);
           a vault data directory (it has nodes/): read directly, offline, e.g. the vault's disks at the DR site;
           HOST:PORT, with --cert/--key/--ca (a DR operator certificate).
 
@@ -57,6 +59,10 @@ struct RestoreCommand: AsyncParsableCommand {
     var key: String?
     @Option(help: ArgumentHelp("The federation CA certificate (PEM).", valueName: "file"))
     var ca: String?
+    @Option(help: ArgumentHelp("The federation revocation list, for --vault HOST:PORT.", valueName: "file"))
+    var crl: String?
+    @Flag(help: "With an operator view: read the vault's data directory it names (dataDirectory) instead of calling the vault.")
+    var offline = false
     @Option(help: "Progress display: auto (a bar on a terminal), lines, none.")
     var progress: ProgressMode = .auto
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -159,11 +165,14 @@ struct RestoreCommand: AsyncParsableCommand {
             if VaultOperatorView.isOperatorView(path) {
                 let view = try VaultOperatorView.load(directory: path)
                 if node == nil, let code, let hosting = view.tenants?[code.rawValue] { node = hosting }
-                if let data = view.dataDirectory, LocalVaultSource.isVaultDirectory(data) {
+                if offline {
+                    guard let data = view.dataDirectory else {
+                        throw CLIFailure("--offline: \(path)/\(VaultOperatorView.fileName) names no dataDirectory", exitCode: .validationFailure)
+                    }
                     return try LocalVaultSource(root: data)
                 }
                 return try remoteSource(host: view.host, port: view.port, serverName: view.serverName,
-                                        cert: view.certificate, key: view.privateKey, ca: view.caCertificate)
+                                        cert: view.certificate, key: view.privateKey, ca: view.caCertificate, crl: view.revocationList)
             }
             if LocalVaultSource.isVaultDirectory(path) {
                 return try LocalVaultSource(root: path)
@@ -179,13 +188,16 @@ struct RestoreCommand: AsyncParsableCommand {
         guard let cert, let key, let ca else {
             throw CLIFailure("--vault HOST:PORT needs --cert, --key and --ca (a DR operator certificate)", exitCode: .validationFailure)
         }
-        return try remoteSource(host: String(parts[0]), port: port, serverName: nil, cert: cert, key: key, ca: ca)
+        return try remoteSource(host: String(parts[0]), port: port, serverName: nil, cert: cert, key: key, ca: ca, crl: crl)
     }
 
-    private func remoteSource(host: String, port: Int, serverName: String?, cert: String, key: String, ca: String) throws -> any VaultSource {
-        // The vault's gRPC client transport is not in this build yet.
-        throw CLIFailure("restoring over the network (\(host):\(port)) is not available in this build yet; restore from the vault's data directory (--vault DIR with nodes/)",
-                         exitCode: .failure)
+    private func remoteSource(host: String, port: Int, serverName: String?, cert: String, key: String, ca: String, crl: String?) throws -> any VaultSource {
+        do throws(VaultNetworkError) {
+            let credentials = try VaultClientCredentials(certificatePath: cert, privateKeyPath: key, caCertificatePath: ca, revocationListPath: crl)
+            return RemoteVaultSource(endpoint: VaultEndpoint(host: host, port: port, serverName: serverName), credentials: credentials)
+        } catch {
+            throw CLIFailure("--vault \(vault): \(error.message)", exitCode: .validationFailure)
+        }
     }
 }
 
