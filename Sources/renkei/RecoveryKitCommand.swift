@@ -85,7 +85,7 @@ struct KitPassphraseOptions: ParsableArguments {
         return text
     }
 
-    private static func readFile(_ path: String) throws -> String {
+    static func readFile(_ path: String) throws -> String {
         if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > maximumFileBytes {
             throw CLIFailure("--passphrase-file \(path) is \(size) bytes; a passphrase file holds one line of at most \(maximumFileBytes) bytes",
                              exitCode: .validationFailure)
@@ -103,8 +103,9 @@ struct KitPassphraseOptions: ParsableArguments {
         return text
     }
 
-    /// Asks twice on the controlling terminal with echo off; nil without a terminal.
-    private static func prompt() throws -> String? {
+    /// Asks on the controlling terminal with echo off (twice with `confirm`,
+    /// for a new kit); nil without a terminal.
+    static func prompt(label: String = "Recovery kit passphrase", confirm: Bool = true) throws -> String? {
         let fd = open("/dev/tty", O_RDWR | O_NOCTTY)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -130,7 +131,7 @@ struct KitPassphraseOptions: ParsableArguments {
             if line.last == 0x0D { line.removeLast() }
             return String(validating: line, as: UTF8.self)
         }
-        guard let first = ask("Recovery kit passphrase (at least \(RecoveryKit.minimumPassphraseCharacters) characters): ") else {
+        guard let first = ask(confirm ? "\(label) (at least \(RecoveryKit.minimumPassphraseCharacters) characters): " : "\(label): ") else {
             throw CLIFailure("the passphrase is not UTF-8 text", exitCode: .validationFailure)
         }
         // Say so before asking again.
@@ -139,6 +140,7 @@ struct KitPassphraseOptions: ParsableArguments {
         } catch let error as CryptoError {
             throw CLIFailure(error.message, exitCode: .validationFailure)
         }
+        guard confirm else { return first }
         guard let second = ask("Same passphrase again: "), second == first else {
             throw CLIFailure("the two passphrases differ; nothing was written", exitCode: .validationFailure)
         }
