@@ -123,7 +123,8 @@ let package = Package(
         .target(
             name: "RenkeiCluster",
             dependencies: [
-                "RenkeiCore", "RenkeiCrypto", "RenkeiPKI", "RenkeiPeer", "RenkeiSynth", "RenkeiTenantStore", "RenkeiWire",
+                "RenkeiCore", "RenkeiCrypto", "RenkeiPKI", "RenkeiPeer", "RenkeiRestore", "RenkeiSynth", "RenkeiTenantStore",
+                "RenkeiVaultServer", "RenkeiWire",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
