@@ -361,14 +361,14 @@ public struct ClusterRuntime: Sendable {
     }
 
     /// Whether the cluster's vault runs and listens, if it has one.
-    public func vaultStatus(directory: String) throws(ClusterError) -> (name: String, endpoint: String, running: Bool, listening: Bool, lastExit: NodeExit?)? {
+    public func vaultStatus(directory: String) throws(ClusterError) -> (name: String, endpoint: String, pid: Int32?, running: Bool, listening: Bool, lastExit: NodeExit?)? {
         let state = try ClusterState.load(directory: directory)
         let plan = ClusterPlan(spec: state.spec, baseDirectory: directory)
         guard let vault = plan.vault else { return nil }
         let pid = state.process(of: vault.spec.name)?.pid
         let running = pid.map { NodeProcesses.isRunning($0, nodeConfig: vault.configPath) } ?? false
         let listening = running && HealthProbe.acceptsConnections(host: vault.spec.host, port: vault.spec.port)
-        return (vault.spec.name, vault.endpoint, running, listening, running ? nil : NodeProcesses.readExit(vault.process))
+        return (vault.spec.name, vault.endpoint, pid, running, listening, running ? nil : NodeProcesses.readExit(vault.process))
     }
 
     // MARK: status

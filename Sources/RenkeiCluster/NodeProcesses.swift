@@ -177,7 +177,7 @@ public enum NodeProcesses {
         if let configPath {
             guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
             let args = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            return args.contains("node") && args.contains(configPath)
+            return (args.contains("node") || args.contains("vault")) && args.contains(configPath)
         }
         #endif
         return true

@@ -175,7 +175,7 @@ struct ClusterCommand: AsyncParsableCommand {
                     if let vault = try runtime.vaultStatus(directory: base) {
                         let health = vault.listening ? "LISTENING" : "-" + (vault.lastExit.map { " (last run \($0))" } ?? "")
                         if !vault.listening { allServing = false }
-                        table.append([vault.name + " (vault)", vault.endpoint, "-", "-", vault.running ? "running" : "stopped", health])
+                        table.append([vault.name + " (vault)", vault.endpoint, "-", vault.pid.map(String.init) ?? "-", vault.running ? "running" : "stopped", health])
                     }
                     print(Table.render(header: ["NODE", "ENDPOINT", "CODES", "PID", "PROCESS", "HEALTH"], rows: table))
                 }
