@@ -104,7 +104,7 @@ let package = Package(
         .target(
             name: "RenkeiPeer",
             dependencies: [
-                "RenkeiCore", "RenkeiPKI", "RenkeiTenantStore", "RenkeiWire", "RenkeiAudit",
+                "RenkeiCore", "RenkeiPKI", "RenkeiTenantStore", "RenkeiWire", "RenkeiAudit", "RenkeiBackup",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -139,10 +139,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The node side of backup: ships the change log to a vault, takes
+        // base snapshots, reports their state. The vault connection comes in
+        // through `VaultConnector`, so this module needs no TLS of its own.
+        .target(
+            name: "RenkeiBackup",
+            dependencies: [
+                "RenkeiStore", "RenkeiTenantStore", "RenkeiWire",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "renkei",
             dependencies: [
-                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI", "RenkeiPeer", "RenkeiWire", "RenkeiAudit", "RenkeiCluster",
+                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI", "RenkeiPeer", "RenkeiWire", "RenkeiAudit", "RenkeiCluster", "RenkeiBackup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -206,6 +220,16 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RenkeiClusterTests", dependencies: ["RenkeiCluster", "RenkeiCore", "RenkeiCrypto", "RenkeiPeer", "RenkeiTenantStore"]),
+        .testTarget(
+            name: "RenkeiBackupTests",
+            dependencies: [
+                "RenkeiBackup", "RenkeiStore", "RenkeiTenantStore", "RenkeiWire", "RenkeiVault", "RenkeiCore",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "RenkeiCLITests",
             dependencies: ["RenkeiCore", "RenkeiCSV", "RenkeiTenantStore", "RenkeiSynth"]

@@ -120,6 +120,9 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
             } catch {
                 if Task.isCancelled { break }
                 noteUnreachable(error)
+                // An operator waiting for a snapshot hears now that the
+                // vault is away, rather than when it is back.
+                failSnapshotWaiters(BackupError(.vaultUnavailable, "the vault is unreachable: \(error)"))
             }
             if Task.isCancelled { break }
             // Wait before the next attempt, checking the hold-back limit
@@ -146,7 +149,10 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
         var status = try await vault.status(Renkei_Vault_V1_StatusRequest())
         noteReachable(status)
         connected()
+        var first = true
         while !Task.isCancelled {
+            if !first { status = try await vault.status(Renkei_Vault_V1_StatusRequest()) }
+            first = false
             let (needs, requested) = state.withLock { ($0.needsSnapshot, $0.snapshotRequested) }
             let decision = decide(vaultLast: max(status.lastSeq, status.latestSnapshotCoversSeq))
             if case .conflict(let reason) = decision {
@@ -157,7 +163,6 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
                     logger.notice("taking a base snapshot before shipping", metadata: ["reason": "\(reason)"])
                 }
                 try await takeSnapshot(vault)
-                status = try await vault.status(Renkei_Vault_V1_StatusRequest())
                 continue
             }
             try await ship(vault)
@@ -362,6 +367,15 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
                 "vault": "\(settings.host):\(settings.port)", "error": "\(message)",
             ])
         }
+    }
+
+    private func failSnapshotWaiters(_ error: BackupError) {
+        let waiters = state.withLock { s in
+            s.snapshotRequested = false
+            defer { s.snapshotWaiters = [] }
+            return s.snapshotWaiters
+        }
+        waiters.forEach { $0.resume(throwing: error) }
     }
 
     private func failAllWaiters(_ error: BackupError) {
