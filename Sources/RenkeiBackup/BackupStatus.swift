@@ -29,4 +29,38 @@ public struct BackupStatus: Sendable, Codable, Equatable {
     public var lastSnapshotID: String?
     public var lastSnapshotCoversSeq: UInt64?
     public var lastSnapshotAgeSeconds: Double?
+
+    public init(mode: VaultSettings.Mode,
+                vault: String,
+                vaultReachable: Bool,
+                unreachableSinceUnixMillis: UInt64?,
+                lastError: String?,
+                lastChangeSeq: UInt64,
+                lastShippedSeq: UInt64,
+                lastAckedSeq: UInt64,
+                lagSeconds: Double,
+                lagBytes: Int,
+                holdBackBytesMax: Int,
+                needsSnapshot: Bool,
+                backlogDrops: Int,
+                lastSnapshotID: String?,
+                lastSnapshotCoversSeq: UInt64?,
+                lastSnapshotAgeSeconds: Double?) {
+        self.mode = mode
+        self.vault = vault
+        self.vaultReachable = vaultReachable
+        self.unreachableSinceUnixMillis = unreachableSinceUnixMillis
+        self.lastError = lastError
+        self.lastChangeSeq = lastChangeSeq
+        self.lastShippedSeq = lastShippedSeq
+        self.lastAckedSeq = lastAckedSeq
+        self.lagSeconds = lagSeconds
+        self.lagBytes = lagBytes
+        self.holdBackBytesMax = holdBackBytesMax
+        self.needsSnapshot = needsSnapshot
+        self.backlogDrops = backlogDrops
+        self.lastSnapshotID = lastSnapshotID
+        self.lastSnapshotCoversSeq = lastSnapshotCoversSeq
+        self.lastSnapshotAgeSeconds = lastSnapshotAgeSeconds
+    }
 }

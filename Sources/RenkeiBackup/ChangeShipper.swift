@@ -429,45 +429,49 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
     }
 
     public func waitUntilShipped(_ seq: UInt64) async throws {
+        let id = state.withLock { s -> UInt64 in
+            s.nextWaiterID += 1
+            return s.nextWaiterID
+        }
         let timeout = settings.syncTimeoutSeconds
-        let id: UInt64? = try await withCheckedThrowingContinuation { (c: CheckedContinuation<UInt64?, any Error>) in
-            let outcome = state.withLock { s -> Result<UInt64?, BackupError> in
-                if s.lastAcked >= seq { return .success(nil) }
-                if s.stopped { return .failure(BackupError(.vaultUnavailable, "the shipper is stopped")) }
-                guard s.waiters.count < Self.maxWaiters else {
-                    return .failure(BackupError(.overloaded, "\(Self.maxWaiters) writes already wait for the vault"))
-                }
-                s.nextWaiterID += 1
-                return .success(s.nextWaiterID)
-            }
-            c.resume(with: outcome.mapError { $0 as any Error })
+        // The timer and a cancelled caller both end the wait through
+        // `endWait`, which resumes the waiter at most once.
+        let timer = Task {
+            try await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
+            let (reachable, error) = self.state.withLock { ($0.reachable, $0.lastError) }
+            self.endWait(id, BackupError(
+                .timeout, "the vault has not acknowledged change \(seq) within \(timeout) s"
+                    + (reachable ? "" : " (vault unreachable: \(error ?? "not yet connected"))")))
         }
-        guard let id else { return }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-                    let ready = self.state.withLock { s -> Bool in
-                        if s.lastAcked >= seq { return true }
-                        s.waiters.append(Waiter(id: id, seq: seq, continuation: c))
-                        return false
+        defer { timer.cancel() }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                let outcome = state.withLock { s -> Result<Bool, BackupError> in
+                    if s.lastAcked >= seq { return .success(true) }
+                    if s.stopped { return .failure(BackupError(.vaultUnavailable, "the shipper is stopped")) }
+                    guard s.waiters.count < Self.maxWaiters else {
+                        return .failure(BackupError(.overloaded, "\(Self.maxWaiters) writes already wait for the vault"))
                     }
-                    if ready { c.resume() }
+                    s.waiters.append(Waiter(id: id, seq: seq, continuation: c))
+                    return .success(false)
+                }
+                switch outcome {
+                case .success(true): c.resume()
+                case .success(false): break
+                case .failure(let error): c.resume(throwing: error)
                 }
             }
-            group.addTask {
-                try? await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
-                let waiter = self.state.withLock { s -> Waiter? in
-                    guard let i = s.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                    return s.waiters.remove(at: i)
-                }
-                guard let waiter else { return }
-                let (reachable, error) = self.state.withLock { ($0.reachable, $0.lastError) }
-                waiter.continuation.resume(throwing: BackupError(
-                    .timeout, "the vault has not acknowledged change \(seq) within \(timeout) s"
-                        + (reachable ? "" : " (vault unreachable: \(error ?? "not yet connected"))")))
-            }
-            try await group.next()
-            group.cancelAll()
+        } onCancel: {
+            self.endWait(id, BackupError(.timeout, "the wait for the vault to acknowledge change \(seq) was cancelled"))
         }
+    }
+
+    /// Resumes waiter `id` with `error` if it still waits.
+    private func endWait(_ id: UInt64, _ error: BackupError) {
+        let waiter = state.withLock { s -> Waiter? in
+            guard let i = s.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return s.waiters.remove(at: i)
+        }
+        waiter?.continuation.resume(throwing: error)
     }
 }
