@@ -37,7 +37,10 @@ while (($#)); do
   esac
 done
 if ((QUICK)); then : "${INQUIRIES:=20000}" "${RESIDENTS:=5000}"; fi
-: "${INQUIRIES:=1000000}" "${RESIDENTS:=100000}"
+# gen movers asks real and misaddressed rows (90% of the inquiries) of other
+# municipalities' residents, so the default population covers them.
+: "${INQUIRIES:=1000000}"
+: "${RESIDENTS:=$(( (INQUIRIES * 9 / 10 + MUNICIPALITIES - 1) / MUNICIPALITIES > 100000 ? (INQUIRIES * 9 / 10 + MUNICIPALITIES - 1) / MUNICIPALITIES : 100000 ))}"
 if ((MUNICIPALITIES < 2 || MUNICIPALITIES > 10)); then echo "run-bulk: --municipalities must be 2 to 10" >&2; exit 64; fi
 
 log() { printf '[run-bulk %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }

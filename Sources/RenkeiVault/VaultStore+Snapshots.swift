@@ -197,6 +197,9 @@ extension VaultStore {
     /// size and SHA-256 checked, the manifest written, everything fsynced,
     /// and the snapshot renamed into place in one step.
     ///
+    /// A snapshot whose `coversSeq` is beyond the node's last stored change
+    /// advances it to `coversSeq`: the node continues from `coversSeq + 1`.
+    ///
     /// A file that fails its check discards the upload (`.corrupt` naming
     /// the file); the node begins again.
     @discardableResult
@@ -237,6 +240,20 @@ extension VaultStore {
                 try VaultFiles.renameFile(incoming, layout.snapshotDir(id))
                 state.upload = nil
                 try VaultFiles.syncDirectory(layout.snapshotsDir)
+                // A snapshot covering more than the stored changes moves the
+                // node on: a node that had to drop its backlog sends a fresh
+                // snapshot and continues from coversSeq + 1. Changes between
+                // are then restorable only from this snapshot on.
+                if manifest.coversSeq > state.lastSeq {
+                    logger.notice("vault: a snapshot moves the node past its stored changes", metadata: [
+                        "node": "\(layout.node)", "snapshot": "\(id)",
+                        "last-stored": "\(state.lastSeq)", "covers": "\(manifest.coversSeq)",
+                    ])
+                    state.lastSeq = manifest.coversSeq
+                    state.lastCommitTimeMs = manifest.coversCommitTimeMs
+                    // Loading takes the newest manifest over a lagging head.
+                    try? writeHead(layout, state)
+                }
                 return manifest
             } catch {
                 // Not yet renamed into place: the upload is discarded whole.

@@ -139,6 +139,12 @@ public final class VaultStore: Sendable {
             state.lastSeq = info.lastSeq
             state.lastCommitTimeMs = info.lastCommitTimeMs
         }
+        // A committed snapshot covering more than the stored changes moved
+        // the node on (see `commitSnapshot`); the head may lag it likewise.
+        if let newest = try NodeDisk.manifests(layout).last, newest.coversSeq > state.lastSeq {
+            state.lastSeq = newest.coversSeq
+            state.lastCommitTimeMs = newest.coversCommitTimeMs
+        }
         state.loaded = true
     }
 
@@ -251,6 +257,32 @@ public final class VaultStore: Sendable {
             }
             return out
         }
+    }
+
+    /// Up to `maxBytes` (at most `limits.maxChunkBytes`) of a stored segment
+    /// file from `offset`, byte for byte as stored (the LZ4 frame); empty at
+    /// the end of the file. The caller checks the SHA-256 from the segment's
+    /// `SegmentInfo` once it has all of it.
+    ///
+    /// - Throws: `.notFound` for a name that is not one of the node's
+    ///   segments (so no other file can be read through it), `.io`.
+    public func readSegmentFile(node: String, name: String, offset: UInt64, maxBytes: Int) throws(VaultError) -> [UInt8] {
+        try VaultNames.validateNode(node)
+        guard SegmentName.parse(name) != nil else {
+            throw VaultError(.notFound, "node \(node) has no segment \(name)")
+        }
+        let layout = layout(node)
+        let path = layout.segmentPath(name)
+        guard VaultFiles.exists(path) else {
+            throw VaultError(.notFound, "node \(node) has no segment \(name)")
+        }
+        let fd = try VaultFiles.openFile(path, flags: O_RDONLY)
+        defer { _ = close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw VaultError.system("fstat", "cannot stat", layout.relative(path), errno: errno) }
+        let size = UInt64(st.st_size)
+        let count = Int(min(UInt64(max(0, min(maxBytes, limits.maxChunkBytes))), size - min(offset, size)))
+        return try VaultFiles.readAt(fd, at: offset, count: count, path: layout.relative(path))
     }
 
     /// Streams the node's changes after sequence number `after`, in order,

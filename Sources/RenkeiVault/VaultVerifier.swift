@@ -181,7 +181,7 @@ public struct VaultVerifier: Sendable {
             problem(layout.headPath, nil, error.message)
         }
         let segmentsLast = listing.segments.map(\.last).max() ?? 0
-        report.lastSeq = max(head?.lastSeq ?? 0, segmentsLast)
+        report.lastSeq = max(head?.lastSeq ?? 0, segmentsLast, manifests.last?.coversSeq ?? 0)
         let needed = report.neededFromSeq
         var covered = needed - 1   // every change up to here is accounted for
         var previous: (name: String, first: UInt64, last: UInt64)?
@@ -192,12 +192,17 @@ public struct VaultVerifier: Sendable {
             }
             previous = segment
             guard segment.last > covered else { continue }
+            // A snapshot covering up to just before this segment bridges
+            // missing changes (a node that dropped its backlog and sent a
+            // fresh snapshot): a restore starts from that snapshot.
+            covered = max(covered, manifests.map(\.coversSeq).filter { $0 < segment.first }.max() ?? 0)
             if segment.first > covered + 1 {
                 problem(layout.segmentPath(segment.name), (covered + 1)...(segment.first - 1),
                         "changes \(covered + 1)–\(segment.first - 1) are missing before this segment")
             }
             covered = segment.last
         }
+        covered = max(covered, manifests.last?.coversSeq ?? 0)
         if report.lastSeq > covered {
             problem(layout.headPath, (covered + 1)...report.lastSeq,
                     "the node's last stored change is \(report.lastSeq), but changes \(covered + 1)–\(report.lastSeq) are missing")

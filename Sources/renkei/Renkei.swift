@@ -19,6 +19,7 @@ struct Renkei: AsyncParsableCommand {
             CACommand.self, DirectoryCommand.self,
             NodeCommand.self, InquireCommand.self, AuditCommand.self,
             ClusterCommand.self,
+            VaultCommand.self, BackupCommand.self,
         ]
     )
 }

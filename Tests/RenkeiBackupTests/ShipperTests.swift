@@ -63,8 +63,8 @@ func eventually(_ what: String, seconds: Double = 15, _ condition: () -> Bool) a
 }
 
 /// Runs a shipper for `node` against `connector` while `body` runs.
-func withShipper(_ node: TestNode, _ connector: FakeConnector, settings: VaultSettings,
-                 _ body: @Sendable (ChangeShipper<FakeConnector>) async throws -> Void) async throws {
+func withShipper<C: VaultConnector>(_ node: TestNode, _ connector: C, settings: VaultSettings,
+                                    _ body: @Sendable (ChangeShipper<C>) async throws -> Void) async throws {
     var logger = Logger(label: "test.shipper")
     logger.logLevel = .warning
     let shipper = ChangeShipper(settings: settings, database: node.db, directory: node.directory, connector: connector, logger: logger)

@@ -14,8 +14,8 @@ import SwiftProtobuf
 /// no network — per batch, the blind index of every number, a MultiGet in
 /// the number index and one in the resident records, AES-GCM open and
 /// decode of each resident, then a prefix scan of each match's vaccination
-/// records with open and decode (`TenantPartition.residents(numbers:)` and
-/// `vaccinations(of:)`, the calls a provider makes). `--encode` adds what
+/// records with open and decode (`TenantPartition.residentFiles(numbers:)`,
+/// the call a provider makes). `--encode` adds what
 /// the provider does after that: mapping to `renkei.v1` messages and
 /// serializing one BulkInquiryResponse per batch, padded.
 struct Ceiling: ParsableCommand {
@@ -96,15 +96,15 @@ struct Ceiling: ParsableCommand {
             for n in batch.numbers { decoyStore.decoyLookup(n.digits) }
             return (0, 0)
         }
-        let residents = try tenant.residents(numbers: batch.numbers)
+        let files = try tenant.residentFiles(numbers: batch.numbers)
         var matches = 0
         var response = Renkei_V1_BulkInquiryResponse()
         if encode {
             response.batchID = UUID().uuidString.lowercased()
-            response.results.reserveCapacity(residents.count)
+            response.results.reserveCapacity(files.count)
         }
-        for (i, resident) in residents.enumerated() {
-            guard let resident else {
+        for (i, residentFile) in files.enumerated() {
+            guard let residentFile else {
                 if encode {
                     var r = Renkei_V1_BulkResult()
                     r.itemID = UInt32(i + 1)
@@ -113,12 +113,11 @@ struct Ceiling: ParsableCommand {
                 }
                 continue
             }
-            let doses = try tenant.vaccinations(of: resident.addressNumber)
             matches += 1
             if encode {
                 var file = Renkei_V1_VaccinationFile()
-                file.resident = RecordMapping.summary(resident)
-                file.doses = doses.map(RecordMapping.dose)
+                file.resident = RecordMapping.summary(residentFile.resident)
+                file.doses = residentFile.vaccinations.map(RecordMapping.dose)
                 var r = Renkei_V1_BulkResult()
                 r.itemID = UInt32(i + 1)
                 r.outcome = .match

@@ -1,0 +1,152 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import NIOPosix
+import RenkeiPKI
+import RenkeiVault
+import RenkeiWire
+import ServiceLifecycle
+
+/// `renkei.v1.Health/Check` on the vault: serving, and the vault contract's name.
+public struct VaultHealthService: Renkei_V1_Health.SimpleServiceProtocol {
+    /// The contract the vault serves, as Health reports it.
+    public static let protocolVersion = "renkei.vault.v1"
+
+    public init() {}
+
+    public func check(request: Renkei_V1_HealthCheckRequest, context: ServerContext) async throws -> Renkei_V1_HealthCheckResponse {
+        var response = Renkei_V1_HealthCheckResponse()
+        response.status = .serving
+        response.protocolVersions = [Self.protocolVersion]
+        return response
+    }
+}
+
+/// Builds the vault's gRPC server: `renkei.vault.v1.Vault` and Health over
+/// TLS 1.3 with client certificates required, verified inside the handshake
+/// against the federation CA and the (reloaded) revocation list, and limited
+/// to the roles node and dr-operator; the contract's message limit; no
+/// compression (payloads are ciphertext and do not compress).
+public enum VaultServer {
+    /// The vault's gRPC server type.
+    public typealias Server = GRPCServer<HTTP2ServerTransport.Posix>
+
+    /// The server for `config` over `store`.
+    public static func make(config: VaultConfig, store: VaultStore, trust: VaultTrust, logger: Logger) throws(VaultNetworkError) -> Server {
+        try make(config: config, store: store, trust: trust, logger: logger, checkOwnRole: true)
+    }
+
+    /// `checkOwnRole: false` only for tests of the client's refusal of a non-vault server.
+    static func make(config: VaultConfig, store: VaultStore, trust: VaultTrust, logger: Logger,
+                     checkOwnRole: Bool) throws(VaultNetworkError) -> Server {
+        for (path, what) in [(config.certificatePath, "certificatePath"), (config.privateKeyPath, "privateKeyPath")]
+        where !FileManager.default.isReadableFile(atPath: path) {
+            throw VaultNetworkError(.tlsMaterial, "\(what): cannot read \(path)")
+        }
+        if checkOwnRole { try checkOwnCertificate(config.certificatePath) }
+        let caDER: [UInt8]
+        do throws(PKIError) {
+            caDER = try CertificateCoding.der(trust.trust.certificate)
+        } catch {
+            throw VaultNetworkError(.tlsMaterial, error.message, cause: error)
+        }
+        var tls = HTTP2ServerTransport.Posix.TransportSecurity.TLS(
+            certificateChain: [.file(path: config.certificatePath, format: .pem)],
+            privateKey: .file(path: config.privateKeyPath, format: .pem),
+            clientCertificateVerification: .noHostnameVerification,
+            trustRoots: .certificates([.bytes(caDER, format: .der)]),
+            requireALPN: false)
+        // Asked at every handshake, so a new revocation list applies to the
+        // next connection without a restart.
+        tls.customVerificationCallback = VaultHandshake.callback(
+            currentVerifier: { trust.verifier() },
+            requirement: VaultPeerRequirement(roles: [.node, .drOperator]))
+        let address: GRPCNIOTransportCore.SocketAddress = config.listenHost.contains(":")
+            ? .ipv6(host: config.listenHost, port: config.listenPort)
+            : .ipv4(host: config.listenHost, port: config.listenPort)
+        let limits = config.limits
+        let transport = HTTP2ServerTransport.Posix(
+            address: address,
+            transportSecurity: .tls(tls),
+            config: .defaults { c in
+                // The transport answers a message over its limit with a
+                // stream reset, so it gets twice the contract's limit as a
+                // hard ceiling and the service answers RESOURCE_EXHAUSTED
+                // for anything between (as the node does, ADR 0004).
+                c.rpc.maxRequestPayloadSize = limits.transportCeilingBytes
+                c.http2.maxConcurrentStreams = limits.maxConcurrentStreams
+                c.compression.enabledAlgorithms = .none
+                c.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in VaultTLS13Guard.install(on: channel) }
+            })
+        return GRPCServer(transport: transport, services: [
+            VaultService(store: store, logger: logger, limits: limits),
+            VaultHealthService(),
+        ])
+    }
+
+    /// Refuses to start with a certificate that is not a vault's: nodes
+    /// would refuse it in every handshake.
+    static func checkOwnCertificate(_ path: String) throws(VaultNetworkError) {
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw VaultNetworkError(.tlsMaterial, "certificatePath: cannot read \(path)")
+        }
+        let info: PeerCertificateInfo
+        do throws(PKIError) {
+            info = try PeerCertificateInfo(bytes: Array(bytes), source: path)
+        } catch {
+            throw VaultNetworkError(.tlsMaterial, "certificatePath: \(error.message)", cause: error)
+        }
+        guard info.role == .vault else {
+            throw VaultNetworkError(.tlsMaterial,
+                "certificatePath: \(path) has role \(info.role?.uri ?? "none"), not \(PKIRole.vault.uri); issue a vault certificate")
+        }
+    }
+}
+
+/// Runs retention over every node of the vault every `interval`, until
+/// graceful shutdown. A failure for one node is logged and the others go on.
+public struct VaultRetentionService: Service {
+    let store: VaultStore
+    let retention: VaultRetention
+    let interval: Duration
+    let logger: Logger
+
+    public init(store: VaultStore, retention: VaultRetention, interval: Duration, logger: Logger) {
+        self.store = store
+        self.retention = retention
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await runOnce()
+            // Returns early on graceful shutdown (the sleep is cancelled).
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+
+    /// One pass over every node, off the cooperative pool.
+    public func runOnce(nowMs: UInt64 = VaultClock.nowMs()) async {
+        let store = store, retention = retention, logger = logger
+        do {
+            try await NIOThreadPool.singleton.runIfActive {
+                let nodes: [String]
+                do throws(VaultError) { nodes = try store.nodes() } catch {
+                    logger.error("retention: cannot list the vault's nodes", metadata: ["reason": "\(error.message)"])
+                    return
+                }
+                for node in nodes {
+                    do throws(VaultError) {
+                        _ = try store.applyRetention(node: node, retention, nowMs: nowMs)
+                    } catch {
+                        logger.error("retention failed for a node", metadata: ["node": "\(node)", "reason": "\(error.message)"])
+                    }
+                }
+            }
+        } catch {
+            logger.notice("retention skipped: the thread pool is not running")
+        }
+    }
+}
