@@ -104,7 +104,7 @@ let package = Package(
         .target(
             name: "RenkeiPeer",
             dependencies: [
-                "RenkeiCore", "RenkeiPKI", "RenkeiTenantStore", "RenkeiWire", "RenkeiAudit",
+                "RenkeiCore", "RenkeiPKI", "RenkeiTenantStore", "RenkeiWire", "RenkeiAudit", "RenkeiBackup",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -161,6 +161,21 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
             ]
         ),
+        // The node side of backup: ships the change log to a vault, takes
+        // base snapshots, reports their state. The vault connection comes in
+        // through `VaultConnector` (mutual TLS: `VaultTransport`, RenkeiVaultServer).
+        .target(
+            name: "RenkeiBackup",
+            dependencies: [
+                "RenkeiStore", "RenkeiTenantStore", "RenkeiWire", "RenkeiVaultServer",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Disaster-recovery restore: a plan from the vault's catalog, vault
         // sources (a vault directory, or the vault's gRPC API), and the
         // restorer that rebuilds a node data directory from them.
@@ -177,7 +192,7 @@ let package = Package(
         .executableTarget(
             name: "renkei",
             dependencies: [
-                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI", "RenkeiPeer", "RenkeiWire", "RenkeiAudit", "RenkeiCluster", "RenkeiVault", "RenkeiVaultServer", "RenkeiRestore",
+                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI", "RenkeiPeer", "RenkeiWire", "RenkeiAudit", "RenkeiCluster", "RenkeiVault", "RenkeiVaultServer", "RenkeiRestore", "RenkeiBackup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -253,6 +268,18 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RenkeiClusterTests", dependencies: ["RenkeiCluster", "RenkeiCore", "RenkeiCrypto", "RenkeiPeer", "RenkeiTenantStore"]),
+        .testTarget(
+            name: "RenkeiBackupTests",
+            dependencies: [
+                "RenkeiBackup", "RenkeiStore", "RenkeiTenantStore", "RenkeiWire", "RenkeiVault", "RenkeiCore",
+                "RenkeiVaultServer", "RenkeiPKI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "RenkeiRestoreTests",
             dependencies: [

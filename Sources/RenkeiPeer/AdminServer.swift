@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import RenkeiBackup
 import RenkeiTenantStore
 import RenkeiWire
 import ServiceLifecycle
@@ -17,7 +18,8 @@ public enum AdminServer {
     /// The server for `config`. A socket file left by a node that crashed is
     /// removed first: RocksDB's lock on the data directory already guarantees
     /// that no other node process uses it.
-    public static func make(config: NodeConfig, store: NodeStore, trust: TrustSource, logger: Logger) throws(PeerError) -> Server {
+    public static func make(config: NodeConfig, store: NodeStore, trust: TrustSource, logger: Logger,
+                            backup: (any NodeBackup)? = nil) throws(PeerError) -> Server {
         let path = config.adminSocket
         guard path.utf8.count < 108 else {
             throw PeerError(.configuration, "adminSocketPath: \(path) is longer than a unix socket path may be (107 bytes); set a shorter adminSocketPath")
@@ -36,7 +38,7 @@ public enum AdminServer {
                 c.compression.enabledAlgorithms = .none
             })
         return GRPCServer(transport: transport, services: [
-            AdminService(store: store, config: config, trust: trust, logger: logger),
+            AdminService(store: store, config: config, trust: trust, logger: logger, backup: backup),
         ])
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import Logging
 import RenkeiAudit
+import RenkeiBackup
 import RenkeiCore
 import RenkeiTenantStore
 import RenkeiWire
@@ -15,9 +16,12 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
     let transferIn: TransferIn
     let bulkTransferIn: BulkTransferIn
     let logger: Logger
+    /// The node's backup shipper; nil without a vault.
+    let backup: (any NodeBackup)?
 
-    public init(store: NodeStore, config: NodeConfig, trust: TrustSource, logger: Logger) {
+    public init(store: NodeStore, config: NodeConfig, trust: TrustSource, logger: Logger, backup: (any NodeBackup)? = nil) {
         self.store = store
+        self.backup = backup
         self.transferIn = TransferIn(store: store, config: config, trust: trust, logger: logger)
         self.bulkTransferIn = BulkTransferIn(store: store, config: config, trust: trust, logger: logger)
         self.logger = logger
@@ -46,6 +50,7 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
         } catch {
             throw Self.rpcError(error)
         }
+        if result.stored != nil { try await awaitVault("the received file") }
         var answer = Renkei_Admin_V1_InquireTransferResponse()
         answer.requestID = result.response.requestID
         answer.outcome = result.response.outcome
@@ -82,6 +87,7 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
         } catch {
             throw Self.rpcError(error)
         }
+        try await awaitVault("the move-out")
         var answer = Renkei_Admin_V1_MarkMovedOutResponse()
         answer.result = switch result.outcome {
         case .marked: .marked
@@ -200,6 +206,77 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
             }
             try await group.waitForAll()
         }
+        try await awaitVault("the received files")
+    }
+
+    // MARK: Backup
+
+    /// In sync mode: returns once the vault acknowledged every change made
+    /// so far (so the caller's own write too), else UNAVAILABLE saying the
+    /// change is stored here but not yet in the vault. Nothing in async mode.
+    private func awaitVault(_ what: String) async throws {
+        guard let backup, backup.isSynchronous else { return }
+        let seq = store.backupDatabase.lastChangeSequence
+        do {
+            try await backup.waitUntilShipped(seq)
+        } catch {
+            throw RPCError(code: .unavailable, message: "\(what) is stored on this node, but the vault has not confirmed it (synchronous backup): \(error)")
+        }
+    }
+
+    private func requireBackup(_ actingCode: String) throws -> any NodeBackup {
+        let acting = try field { () throws(BrokenRule) in try InquiryRules.code(actingCode, field: "acting_code") }
+        guard store.hosts(acting) else {
+            throw RPCError(code: .permissionDenied, message: "acting_code: this node does not host municipality \(acting)")
+        }
+        guard let backup else {
+            throw RPCError(code: .failedPrecondition, message: "this node has no vault configured (the vault section of its configuration)")
+        }
+        return backup
+    }
+
+    public func backupNow(
+        request: Renkei_Admin_V1_BackupNowRequest, context: ServerContext
+    ) async throws -> Renkei_Admin_V1_BackupNowResponse {
+        let backup = try requireBackup(request.actingCode)
+        let result: SnapshotResult
+        do {
+            result = try await backup.backupNow()
+        } catch {
+            throw RPCError(code: .unavailable, message: "the base snapshot did not reach the vault: \(error)")
+        }
+        var answer = Renkei_Admin_V1_BackupNowResponse()
+        answer.snapshotID = result.id
+        answer.coversSeq = result.coversSeq
+        answer.createdUnixMillis = result.createdUnixMillis
+        answer.files = UInt32(clamping: result.files)
+        answer.sentFiles = UInt32(clamping: result.sentFiles)
+        answer.sentBytes = result.sentBytes
+        return answer
+    }
+
+    public func backupStatus(
+        request: Renkei_Admin_V1_BackupStatusRequest, context: ServerContext
+    ) async throws -> Renkei_Admin_V1_BackupStatusResponse {
+        let s = try requireBackup(request.actingCode).status()
+        var answer = Renkei_Admin_V1_BackupStatusResponse()
+        answer.mode = s.mode.rawValue
+        answer.vault = s.vault
+        answer.vaultReachable = s.vaultReachable
+        answer.unreachableSinceUnixMillis = s.unreachableSinceUnixMillis ?? 0
+        answer.lastError = s.lastError ?? ""
+        answer.lastChangeSeq = s.lastChangeSeq
+        answer.lastShippedSeq = s.lastShippedSeq
+        answer.lastAckedSeq = s.lastAckedSeq
+        answer.lagSeconds = s.lagSeconds
+        answer.lagBytes = UInt64(max(0, s.lagBytes))
+        answer.holdBackBytesMax = UInt64(max(0, s.holdBackBytesMax))
+        answer.needsSnapshot = s.needsSnapshot
+        answer.backlogDrops = UInt32(clamping: s.backlogDrops)
+        answer.lastSnapshotID = s.lastSnapshotID ?? ""
+        answer.lastSnapshotCoversSeq = s.lastSnapshotCoversSeq ?? 0
+        answer.lastSnapshotAgeSeconds = s.lastSnapshotAgeSeconds ?? -1
+        return answer
     }
 
     private func field<T>(_ body: () throws(BrokenRule) -> T) throws -> T {

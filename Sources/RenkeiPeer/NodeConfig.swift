@@ -1,4 +1,5 @@
 import Foundation
+import RenkeiBackup
 
 /// The configuration of a node process (`renkei node --config FILE`), read
 /// from JSON. Relative paths are resolved against the configuration file's
@@ -25,6 +26,8 @@ public struct NodeConfig: Sendable, Codable, Equatable {
     public var adminSocketPath: String?
     /// Limits of the peer API.
     public var limits: Limits
+    /// Continuous backup to a vault; nil: the node keeps no remote backup.
+    public var vault: VaultSettings?
 
     /// Limits of the peer API.
     public struct Limits: Sendable, Codable, Equatable {
@@ -80,7 +83,7 @@ public struct NodeConfig: Sendable, Codable, Equatable {
     public init(dataDirectory: String, listenHost: String = "127.0.0.1", listenPort: Int = 7443,
                 certificatePath: String, privateKeyPath: String, caCertificatePath: String,
                 revocationListPath: String? = nil, directoryPath: String, adminSocketPath: String? = nil,
-                limits: Limits = Limits()) {
+                limits: Limits = Limits(), vault: VaultSettings? = nil) {
         self.dataDirectory = dataDirectory
         self.listenHost = listenHost
         self.listenPort = listenPort
@@ -91,6 +94,7 @@ public struct NodeConfig: Sendable, Codable, Equatable {
         self.directoryPath = directoryPath
         self.adminSocketPath = adminSocketPath
         self.limits = limits
+        self.vault = vault
     }
 
     /// Where the admin socket is: `adminSocketPath`, else `<dataDirectory>/admin.sock`.
@@ -98,7 +102,7 @@ public struct NodeConfig: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case dataDirectory, listenHost, listenPort, certificatePath, privateKeyPath
-        case caCertificatePath, revocationListPath, directoryPath, adminSocketPath, limits
+        case caCertificatePath, revocationListPath, directoryPath, adminSocketPath, limits, vault
     }
 
     public init(from decoder: any Decoder) throws {
@@ -113,6 +117,7 @@ public struct NodeConfig: Sendable, Codable, Equatable {
         directoryPath = try c.decode(String.self, forKey: .directoryPath)
         adminSocketPath = try c.decodeIfPresent(String.self, forKey: .adminSocketPath)
         limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? Limits()
+        vault = try c.decodeIfPresent(VaultSettings.self, forKey: .vault)
     }
 
     /// Reads the configuration at `path`, resolving relative paths against its directory.
@@ -136,6 +141,13 @@ public struct NodeConfig: Sendable, Codable, Equatable {
               config.limits.bulkStreamsPerRequester > 0, config.limits.bulkItemsPerSecondPerRequester > 0,
               config.limits.bulkWorkers > 0 else {
             throw PeerError(.configuration, "\(path): limits must be positive")
+        }
+        if let vault = config.vault {
+            do throws(BackupError) {
+                try vault.validate()
+            } catch {
+                throw PeerError(.configuration, "\(path): \(error.message)")
+            }
         }
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
         config.resolvePaths(relativeTo: base)

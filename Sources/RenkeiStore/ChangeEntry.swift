@@ -51,8 +51,17 @@ public struct ChangeEntry: Sendable, Hashable {
     public static let maxFamilies = 4_096
     /// Longest column family name, in UTF-8 bytes.
     public static let maxFamilyNameBytes = 255
-    /// Largest encoded entry, in bytes (a write batch that would encode to more is refused).
-    public static let maxPayloadBytes = 256 << 20
+    /// Largest encoded entry, in bytes (a write batch that would encode to
+    /// more is refused, atomically, before anything is written).
+    ///
+    /// 4 MiB less 64 KiB: an entry is shipped to the vault as one record of
+    /// one ShipRequest, which the vault contract caps at 4 MiB. Raising the
+    /// vault's own limit would not help (a larger entry could never be
+    /// sent), and an entry the node can write but not ship would stall its
+    /// backup for good; so the cap is here, where the writer gets a clear
+    /// error and can split its batch. It is also under the vault's default
+    /// `VaultLimits.maxPayloadBytes` (8 MiB).
+    public static let maxPayloadBytes = (4 << 20) - (64 << 10)
     /// Size of the fixed header: version, then the commit time.
     public static let headerBytes = 9
 
@@ -263,7 +272,7 @@ struct ChangeEncoder {
             }
             // Checked as it grows, so a huge batch cannot overflow the sum.
             guard size <= ChangeEntry.maxPayloadBytes else {
-                throw StoreError(.invalidArgument, "a logged write may encode to at most \(ChangeEntry.maxPayloadBytes) bytes")
+                throw StoreError(.invalidArgument, "a logged write may encode to at most \(ChangeEntry.maxPayloadBytes) bytes (one ShipRequest to the vault): split the batch")
             }
         }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RenkeiBackup
 import RenkeiCore
 import RenkeiPeer
 import RenkeiTenantStore
@@ -14,7 +15,10 @@ struct NodeCommand: AsyncParsableCommand {
         Reads a JSON configuration (dataDirectory, listenHost, listenPort, certificatePath, \
         privateKeyPath, caCertificatePath, optional revocationListPath, directoryPath, optional \
         limits {maxMessageBytes, maxConcurrentStreams, callTimeoutSeconds}); relative paths are \
-        relative to the file, optional adminSocketPath (default DATA/admin.sock). Serves \
+        relative to the file, optional adminSocketPath (default DATA/admin.sock), optional vault {host, port, serverName, \
+        mode async|sync, snapshotIntervalMinutes, holdBackBytesMax, shipBatchRecords, \
+        reconnectDelaySecondsMin/Max, syncTimeoutSeconds}: ships every change to that vault over mutual \
+        TLS with the node's certificate, plus base snapshots. Serves \
         renkei.v1.TransferInquiry and renkei.v1.Health over TLS 1.3 with client certificates \
         required, verified against the federation CA and the revocation list, and the operator \
         commands (renkei inquire transfer --node, renkei resident mark-moved-out --node) on the \
@@ -42,12 +46,26 @@ struct NodeCommand: AsyncParsableCommand {
             } catch {
                 throw CLIFailure(error.description)
             }
+            // Continuous backup, if the configuration names a vault: the
+            // node's own certificate authenticates it there.
+            var shipper: ChangeShipper<TLSVaultConnector>?
+            if let vault = nodeConfig.vault {
+                do throws(BackupError) {
+                    let connector = try TLSVaultConnector(
+                        settings: vault, certificatePath: nodeConfig.certificatePath, privateKeyPath: nodeConfig.privateKeyPath,
+                        caCertificatePath: nodeConfig.caCertificatePath, revocationListPath: nodeConfig.revocationListPath)
+                    shipper = ChangeShipper(settings: vault, database: store.backupDatabase, directory: store.directory,
+                                            connector: connector, logger: Logger(label: "renkei.backup"))
+                } catch {
+                    throw CLIFailure(error.description)
+                }
+            }
             let peerServer: PeerServer.Server
             let adminServer: AdminServer.Server
             do throws(PeerError) {
                 let trust = try TrustSource(config: nodeConfig, logger: logger)
                 peerServer = try PeerServer.make(config: nodeConfig, store: store, logger: logger, trustSource: trust)
-                adminServer = try AdminServer.make(config: nodeConfig, store: store, trust: trust, logger: logger)
+                adminServer = try AdminServer.make(config: nodeConfig, store: store, trust: trust, logger: logger, backup: shipper)
             } catch {
                 throw CLIFailure(error.description)
             }
@@ -57,18 +75,24 @@ struct NodeCommand: AsyncParsableCommand {
                 "listen": "\(nodeConfig.listenHost):\(nodeConfig.listenPort)",
             ])
             let socket = nodeConfig.adminSocket
+            var services: [any Service] = [
+                GRPCServerService(name: "peer API", server: peerServer, logger: logger),
+                GRPCServerService(name: "admin API", server: adminServer, logger: logger,
+                                  onListening: {
+                                      // Only the node's own account may use it (ADR 0005).
+                                      guard chmod(socket, 0o600) == 0 else {
+                                          throw CLIFailure("cannot restrict the admin socket \(socket) to 0600: \(String(cString: strerror(errno)))")
+                                      }
+                                  },
+                                  onStop: { unlink(socket) }),
+            ]
+            if let shipper {
+                services.append(shipper)
+                logger.notice("backup to vault", metadata: ["vault": "\(shipper.settings.host):\(shipper.settings.port)",
+                                                           "mode": "\(shipper.settings.mode.rawValue)"])
+            }
             let group = ServiceGroup(
-                services: [
-                    GRPCServerService(name: "peer API", server: peerServer, logger: logger),
-                    GRPCServerService(name: "admin API", server: adminServer, logger: logger,
-                                      onListening: {
-                                          // Only the node's own account may use it (ADR 0005).
-                                          guard chmod(socket, 0o600) == 0 else {
-                                              throw CLIFailure("cannot restrict the admin socket \(socket) to 0600: \(String(cString: strerror(errno)))")
-                                          }
-                                      },
-                                      onStop: { unlink(socket) }),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger)
             do {

@@ -74,11 +74,39 @@ public enum Renkei_Admin_V1_Admin: Sendable {
                 type: .bidirectionalStreaming
             )
         }
+        /// Namespace for "BackupNow" metadata.
+        public enum BackupNow: Sendable {
+            /// Request type for "BackupNow".
+            public typealias Input = Renkei_Admin_V1_BackupNowRequest
+            /// Response type for "BackupNow".
+            public typealias Output = Renkei_Admin_V1_BackupNowResponse
+            /// Descriptor for "BackupNow".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Admin"),
+                method: "BackupNow",
+                type: .unary
+            )
+        }
+        /// Namespace for "BackupStatus" metadata.
+        public enum BackupStatus: Sendable {
+            /// Request type for "BackupStatus".
+            public typealias Input = Renkei_Admin_V1_BackupStatusRequest
+            /// Response type for "BackupStatus".
+            public typealias Output = Renkei_Admin_V1_BackupStatusResponse
+            /// Descriptor for "BackupStatus".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Admin"),
+                method: "BackupStatus",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "renkei.admin.v1.Admin" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             InquireTransfer.descriptor,
             MarkMovedOut.descriptor,
-            InquireBulk.descriptor
+            InquireBulk.descriptor,
+            BackupNow.descriptor,
+            BackupStatus.descriptor
         ]
     }
 }
@@ -167,6 +195,47 @@ extension Renkei_Admin_V1_Admin {
             request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_AdminBulkRows>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_AdminBulkProgress>
+
+        /// Handle the "BackupNow" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a base snapshot of the whole node now and sends it to the vault;
+        /// > answers once the vault has committed it. The node's backup is one
+        /// > stream for all its tenants, so any hosted acting_code may ask.
+        /// > FAILED_PRECONDITION: no vault configured; UNAVAILABLE: the vault could
+        /// > not be reached or refused the snapshot (the message says why).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_BackupNowRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_BackupNowResponse` messages.
+        func backupNow(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_BackupNowRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_BackupNowResponse>
+
+        /// Handle the "BackupStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The node's backup state: shipping, lag, last snapshot. Counts, sequence
+        /// > numbers and times only. FAILED_PRECONDITION: no vault configured.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_BackupStatusRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_BackupStatusResponse` messages.
+        func backupStatus(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_BackupStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_BackupStatusResponse>
     }
 
     /// Service protocol for the "renkei.admin.v1.Admin" service.
@@ -239,6 +308,47 @@ extension Renkei_Admin_V1_Admin {
             request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_AdminBulkRows>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_AdminBulkProgress>
+
+        /// Handle the "BackupNow" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a base snapshot of the whole node now and sends it to the vault;
+        /// > answers once the vault has committed it. The node's backup is one
+        /// > stream for all its tenants, so any hosted acting_code may ask.
+        /// > FAILED_PRECONDITION: no vault configured; UNAVAILABLE: the vault could
+        /// > not be reached or refused the snapshot (the message says why).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_BackupNowRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Renkei_Admin_V1_BackupNowResponse` message.
+        func backupNow(
+            request: GRPCCore.ServerRequest<Renkei_Admin_V1_BackupNowRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_BackupNowResponse>
+
+        /// Handle the "BackupStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The node's backup state: shipping, lag, last snapshot. Counts, sequence
+        /// > numbers and times only. FAILED_PRECONDITION: no vault configured.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_BackupStatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Renkei_Admin_V1_BackupStatusResponse` message.
+        func backupStatus(
+            request: GRPCCore.ServerRequest<Renkei_Admin_V1_BackupStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_BackupStatusResponse>
     }
 
     /// Simple service protocol for the "renkei.admin.v1.Admin" service.
@@ -310,6 +420,47 @@ extension Renkei_Admin_V1_Admin {
             response: GRPCCore.RPCWriter<Renkei_Admin_V1_AdminBulkProgress>,
             context: GRPCCore.ServerContext
         ) async throws
+
+        /// Handle the "BackupNow" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a base snapshot of the whole node now and sends it to the vault;
+        /// > answers once the vault has committed it. The node's backup is one
+        /// > stream for all its tenants, so any hosted acting_code may ask.
+        /// > FAILED_PRECONDITION: no vault configured; UNAVAILABLE: the vault could
+        /// > not be reached or refused the snapshot (the message says why).
+        ///
+        /// - Parameters:
+        ///   - request: A `Renkei_Admin_V1_BackupNowRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Renkei_Admin_V1_BackupNowResponse` to respond with.
+        func backupNow(
+            request: Renkei_Admin_V1_BackupNowRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Renkei_Admin_V1_BackupNowResponse
+
+        /// Handle the "BackupStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The node's backup state: shipping, lag, last snapshot. Counts, sequence
+        /// > numbers and times only. FAILED_PRECONDITION: no vault configured.
+        ///
+        /// - Parameters:
+        ///   - request: A `Renkei_Admin_V1_BackupStatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Renkei_Admin_V1_BackupStatusResponse` to respond with.
+        func backupStatus(
+            request: Renkei_Admin_V1_BackupStatusRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Renkei_Admin_V1_BackupStatusResponse
     }
 }
 
@@ -350,6 +501,28 @@ extension Renkei_Admin_V1_Admin.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Renkei_Admin_V1_Admin.Method.BackupNow.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_BackupNowRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_BackupNowResponse>(),
+            handler: { request, context in
+                try await self.backupNow(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Renkei_Admin_V1_Admin.Method.BackupStatus.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_BackupStatusRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_BackupStatusResponse>(),
+            handler: { request, context in
+                try await self.backupStatus(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -372,6 +545,28 @@ extension Renkei_Admin_V1_Admin.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_MarkMovedOutResponse> {
         let response = try await self.markMovedOut(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func backupNow(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_BackupNowRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_BackupNowResponse> {
+        let response = try await self.backupNow(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func backupStatus(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_BackupStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_BackupStatusResponse> {
+        let response = try await self.backupStatus(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -422,6 +617,32 @@ extension Renkei_Admin_V1_Admin.SimpleServiceProtocol {
                 )
                 return [:]
             }
+        )
+    }
+
+    public func backupNow(
+        request: GRPCCore.ServerRequest<Renkei_Admin_V1_BackupNowRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_BackupNowResponse> {
+        return GRPCCore.ServerResponse<Renkei_Admin_V1_BackupNowResponse>(
+            message: try await self.backupNow(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func backupStatus(
+        request: GRPCCore.ServerRequest<Renkei_Admin_V1_BackupStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_BackupStatusResponse> {
+        return GRPCCore.ServerResponse<Renkei_Admin_V1_BackupStatusResponse>(
+            message: try await self.backupStatus(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
         )
     }
 }
@@ -511,6 +732,57 @@ extension Renkei_Admin_V1_Admin {
             deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_AdminBulkProgress>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Renkei_Admin_V1_AdminBulkProgress>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "BackupNow" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a base snapshot of the whole node now and sends it to the vault;
+        /// > answers once the vault has committed it. The node's backup is one
+        /// > stream for all its tenants, so any hosted acting_code may ask.
+        /// > FAILED_PRECONDITION: no vault configured; UNAVAILABLE: the vault could
+        /// > not be reached or refused the snapshot (the message says why).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_BackupNowRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_BackupNowRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_BackupNowResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func backupNow<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_BackupNowRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_BackupNowRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_BackupNowResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_BackupNowResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "BackupStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The node's backup state: shipping, lag, last snapshot. Counts, sequence
+        /// > numbers and times only. FAILED_PRECONDITION: no vault configured.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_BackupStatusRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_BackupStatusRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_BackupStatusResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func backupStatus<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_BackupStatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_BackupStatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_BackupStatusResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_BackupStatusResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -638,6 +910,79 @@ extension Renkei_Admin_V1_Admin {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "BackupNow" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a base snapshot of the whole node now and sends it to the vault;
+        /// > answers once the vault has committed it. The node's backup is one
+        /// > stream for all its tenants, so any hosted acting_code may ask.
+        /// > FAILED_PRECONDITION: no vault configured; UNAVAILABLE: the vault could
+        /// > not be reached or refused the snapshot (the message says why).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_BackupNowRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_BackupNowRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_BackupNowResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func backupNow<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_BackupNowRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_BackupNowRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_BackupNowResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_BackupNowResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Renkei_Admin_V1_Admin.Method.BackupNow.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "BackupStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The node's backup state: shipping, lag, last snapshot. Counts, sequence
+        /// > numbers and times only. FAILED_PRECONDITION: no vault configured.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_BackupStatusRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_BackupStatusRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_BackupStatusResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func backupStatus<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_BackupStatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_BackupStatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_BackupStatusResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_BackupStatusResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Renkei_Admin_V1_Admin.Method.BackupStatus.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -733,6 +1078,69 @@ extension Renkei_Admin_V1_Admin.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_AdminBulkRows>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_AdminBulkProgress>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BackupNow" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Takes a base snapshot of the whole node now and sends it to the vault;
+    /// > answers once the vault has committed it. The node's backup is one
+    /// > stream for all its tenants, so any hosted acting_code may ask.
+    /// > FAILED_PRECONDITION: no vault configured; UNAVAILABLE: the vault could
+    /// > not be reached or refused the snapshot (the message says why).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Renkei_Admin_V1_BackupNowRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func backupNow<Result>(
+        request: GRPCCore.ClientRequest<Renkei_Admin_V1_BackupNowRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_BackupNowResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.backupNow(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_BackupNowRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_BackupNowResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BackupStatus" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The node's backup state: shipping, lag, last snapshot. Counts, sequence
+    /// > numbers and times only. FAILED_PRECONDITION: no vault configured.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Renkei_Admin_V1_BackupStatusRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func backupStatus<Result>(
+        request: GRPCCore.ClientRequest<Renkei_Admin_V1_BackupStatusRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_BackupStatusResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.backupStatus(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_BackupStatusRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_BackupStatusResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -843,6 +1251,77 @@ extension Renkei_Admin_V1_Admin.ClientProtocol {
             producer: producer
         )
         return try await self.inquireBulk(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BackupNow" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Takes a base snapshot of the whole node now and sends it to the vault;
+    /// > answers once the vault has committed it. The node's backup is one
+    /// > stream for all its tenants, so any hosted acting_code may ask.
+    /// > FAILED_PRECONDITION: no vault configured; UNAVAILABLE: the vault could
+    /// > not be reached or refused the snapshot (the message says why).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func backupNow<Result>(
+        _ message: Renkei_Admin_V1_BackupNowRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_BackupNowResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Renkei_Admin_V1_BackupNowRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.backupNow(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BackupStatus" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The node's backup state: shipping, lag, last snapshot. Counts, sequence
+    /// > numbers and times only. FAILED_PRECONDITION: no vault configured.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func backupStatus<Result>(
+        _ message: Renkei_Admin_V1_BackupStatusRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_BackupStatusResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Renkei_Admin_V1_BackupStatusRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.backupStatus(
             request: request,
             options: options,
             onResponse: handleResponse

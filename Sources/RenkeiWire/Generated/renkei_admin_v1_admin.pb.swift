@@ -346,6 +346,106 @@ public nonisolated struct Renkei_Admin_V1_AdminBulkProgress: Sendable {
   public init() {}
 }
 
+public nonisolated struct Renkei_Admin_V1_BackupNowRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var actingCode: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_BackupNowResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var snapshotID: String = String()
+
+  /// The last change the snapshot contains.
+  public var coversSeq: UInt64 = 0
+
+  public var createdUnixMillis: UInt64 = 0
+
+  /// Files in the snapshot, and how many of them were sent (the rest the
+  /// vault linked from its previous snapshot).
+  public var files: UInt32 = 0
+
+  public var sentFiles: UInt32 = 0
+
+  public var sentBytes: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_BackupStatusRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var actingCode: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_BackupStatusResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "async" or "sync".
+  public var mode: String = String()
+
+  /// The vault's address, as configured.
+  public var vault: String = String()
+
+  public var vaultReachable: Bool = false
+
+  /// When the current outage began; 0 if the vault is reachable.
+  public var unreachableSinceUnixMillis: UInt64 = 0
+
+  /// Why the vault was last unreachable; empty if never.
+  public var lastError: String = String()
+
+  public var lastChangeSeq: UInt64 = 0
+
+  public var lastShippedSeq: UInt64 = 0
+
+  public var lastAckedSeq: UInt64 = 0
+
+  /// Age of the oldest change the vault has not acknowledged.
+  public var lagSeconds: Double = 0
+
+  /// Change-log bytes held back for the vault, and the limit.
+  public var lagBytes: UInt64 = 0
+
+  public var holdBackBytesMax: UInt64 = 0
+
+  /// A base snapshot must reach the vault before shipping resumes.
+  public var needsSnapshot: Bool = false
+
+  public var backlogDrops: UInt32 = 0
+
+  /// Empty if the vault has no snapshot of this node yet.
+  public var lastSnapshotID: String = String()
+
+  public var lastSnapshotCoversSeq: UInt64 = 0
+
+  /// Negative if there is no snapshot.
+  public var lastSnapshotAgeSeconds: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "renkei.admin.v1"
@@ -742,6 +842,226 @@ nonisolated extension Renkei_Admin_V1_AdminBulkProgress: SwiftProtobuf.Message, 
     if lhs.rowsTotal != rhs.rowsTotal {return false}
     if lhs.batchLatencyMs != rhs.batchLatencyMs {return false}
     if lhs.batchesDone != rhs.batchesDone {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_BackupNowRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BackupNowRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}acting_code\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.actingCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_BackupNowRequest, rhs: Renkei_Admin_V1_BackupNowRequest) -> Bool {
+    if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_BackupNowResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BackupNowResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}snapshot_id\0\u{3}covers_seq\0\u{3}created_unix_millis\0\u{1}files\0\u{3}sent_files\0\u{3}sent_bytes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.snapshotID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.coversSeq) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.createdUnixMillis) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.files) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.sentFiles) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.sentBytes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.snapshotID.isEmpty {
+      try visitor.visitSingularStringField(value: self.snapshotID, fieldNumber: 1)
+    }
+    if self.coversSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.coversSeq, fieldNumber: 2)
+    }
+    if self.createdUnixMillis != 0 {
+      try visitor.visitSingularUInt64Field(value: self.createdUnixMillis, fieldNumber: 3)
+    }
+    if self.files != 0 {
+      try visitor.visitSingularUInt32Field(value: self.files, fieldNumber: 4)
+    }
+    if self.sentFiles != 0 {
+      try visitor.visitSingularUInt32Field(value: self.sentFiles, fieldNumber: 5)
+    }
+    if self.sentBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sentBytes, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_BackupNowResponse, rhs: Renkei_Admin_V1_BackupNowResponse) -> Bool {
+    if lhs.snapshotID != rhs.snapshotID {return false}
+    if lhs.coversSeq != rhs.coversSeq {return false}
+    if lhs.createdUnixMillis != rhs.createdUnixMillis {return false}
+    if lhs.files != rhs.files {return false}
+    if lhs.sentFiles != rhs.sentFiles {return false}
+    if lhs.sentBytes != rhs.sentBytes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_BackupStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BackupStatusRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}acting_code\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.actingCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_BackupStatusRequest, rhs: Renkei_Admin_V1_BackupStatusRequest) -> Bool {
+    if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_BackupStatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BackupStatusResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mode\0\u{1}vault\0\u{3}vault_reachable\0\u{3}unreachable_since_unix_millis\0\u{3}last_error\0\u{3}last_change_seq\0\u{3}last_shipped_seq\0\u{3}last_acked_seq\0\u{3}lag_seconds\0\u{3}lag_bytes\0\u{3}hold_back_bytes_max\0\u{3}needs_snapshot\0\u{3}backlog_drops\0\u{3}last_snapshot_id\0\u{3}last_snapshot_covers_seq\0\u{3}last_snapshot_age_seconds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.mode) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.vault) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.vaultReachable) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.unreachableSinceUnixMillis) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.lastError) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.lastChangeSeq) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.lastShippedSeq) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.lastAckedSeq) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self.lagSeconds) }()
+      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.lagBytes) }()
+      case 11: try { try decoder.decodeSingularUInt64Field(value: &self.holdBackBytesMax) }()
+      case 12: try { try decoder.decodeSingularBoolField(value: &self.needsSnapshot) }()
+      case 13: try { try decoder.decodeSingularUInt32Field(value: &self.backlogDrops) }()
+      case 14: try { try decoder.decodeSingularStringField(value: &self.lastSnapshotID) }()
+      case 15: try { try decoder.decodeSingularUInt64Field(value: &self.lastSnapshotCoversSeq) }()
+      case 16: try { try decoder.decodeSingularDoubleField(value: &self.lastSnapshotAgeSeconds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.mode.isEmpty {
+      try visitor.visitSingularStringField(value: self.mode, fieldNumber: 1)
+    }
+    if !self.vault.isEmpty {
+      try visitor.visitSingularStringField(value: self.vault, fieldNumber: 2)
+    }
+    if self.vaultReachable != false {
+      try visitor.visitSingularBoolField(value: self.vaultReachable, fieldNumber: 3)
+    }
+    if self.unreachableSinceUnixMillis != 0 {
+      try visitor.visitSingularUInt64Field(value: self.unreachableSinceUnixMillis, fieldNumber: 4)
+    }
+    if !self.lastError.isEmpty {
+      try visitor.visitSingularStringField(value: self.lastError, fieldNumber: 5)
+    }
+    if self.lastChangeSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lastChangeSeq, fieldNumber: 6)
+    }
+    if self.lastShippedSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lastShippedSeq, fieldNumber: 7)
+    }
+    if self.lastAckedSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lastAckedSeq, fieldNumber: 8)
+    }
+    if self.lagSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.lagSeconds, fieldNumber: 9)
+    }
+    if self.lagBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lagBytes, fieldNumber: 10)
+    }
+    if self.holdBackBytesMax != 0 {
+      try visitor.visitSingularUInt64Field(value: self.holdBackBytesMax, fieldNumber: 11)
+    }
+    if self.needsSnapshot != false {
+      try visitor.visitSingularBoolField(value: self.needsSnapshot, fieldNumber: 12)
+    }
+    if self.backlogDrops != 0 {
+      try visitor.visitSingularUInt32Field(value: self.backlogDrops, fieldNumber: 13)
+    }
+    if !self.lastSnapshotID.isEmpty {
+      try visitor.visitSingularStringField(value: self.lastSnapshotID, fieldNumber: 14)
+    }
+    if self.lastSnapshotCoversSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lastSnapshotCoversSeq, fieldNumber: 15)
+    }
+    if self.lastSnapshotAgeSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.lastSnapshotAgeSeconds, fieldNumber: 16)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_BackupStatusResponse, rhs: Renkei_Admin_V1_BackupStatusResponse) -> Bool {
+    if lhs.mode != rhs.mode {return false}
+    if lhs.vault != rhs.vault {return false}
+    if lhs.vaultReachable != rhs.vaultReachable {return false}
+    if lhs.unreachableSinceUnixMillis != rhs.unreachableSinceUnixMillis {return false}
+    if lhs.lastError != rhs.lastError {return false}
+    if lhs.lastChangeSeq != rhs.lastChangeSeq {return false}
+    if lhs.lastShippedSeq != rhs.lastShippedSeq {return false}
+    if lhs.lastAckedSeq != rhs.lastAckedSeq {return false}
+    if lhs.lagSeconds != rhs.lagSeconds {return false}
+    if lhs.lagBytes != rhs.lagBytes {return false}
+    if lhs.holdBackBytesMax != rhs.holdBackBytesMax {return false}
+    if lhs.needsSnapshot != rhs.needsSnapshot {return false}
+    if lhs.backlogDrops != rhs.backlogDrops {return false}
+    if lhs.lastSnapshotID != rhs.lastSnapshotID {return false}
+    if lhs.lastSnapshotCoversSeq != rhs.lastSnapshotCoversSeq {return false}
+    if lhs.lastSnapshotAgeSeconds != rhs.lastSnapshotAgeSeconds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
