@@ -123,7 +123,7 @@ let package = Package(
         .target(
             name: "RenkeiCluster",
             dependencies: [
-                "RenkeiCore", "RenkeiCrypto", "RenkeiPKI", "RenkeiPeer", "RenkeiRestore", "RenkeiSynth", "RenkeiTenantStore",
+                "RenkeiBackup", "RenkeiCore", "RenkeiCrypto", "RenkeiPKI", "RenkeiPeer", "RenkeiRestore", "RenkeiSynth", "RenkeiTenantStore",
                 "RenkeiVaultServer", "RenkeiWire",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

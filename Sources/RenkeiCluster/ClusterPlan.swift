@@ -1,4 +1,5 @@
 import Foundation
+import RenkeiBackup
 import RenkeiPKI
 import RenkeiPeer
 
@@ -74,6 +75,8 @@ public struct ClusterPlan: Sendable, Equatable {
     public struct NodePlan: Sendable, Equatable {
         /// The node as (effectively) declared.
         public let spec: ClusterSpec.Node
+        /// The cluster's vault, which the node ships to, if there is one.
+        public var vault: ClusterSpec.Vault? = nil
         /// `D/nodes/NAME`.
         public let directory: String
         /// `D/nodes/NAME/node.json`.
@@ -106,7 +109,9 @@ public struct ClusterPlan: Sendable, Equatable {
                 caCertificatePath: "tls/ca.pem",
                 revocationListPath: "../../federation/revocations.signed.json",
                 directoryPath: "../../federation/directory.signed.json",
-                adminSocketPath: "admin.sock")
+                adminSocketPath: "admin.sock",
+                vault: vault.map { VaultSettings(host: $0.host, port: $0.port, serverName: $0.name,
+                                                 mode: $0.mode == "sync" ? .sync : .async) })
         }
 
         /// What the CA is asked to issue: the node's codes, its IP and localhost.
@@ -197,7 +202,7 @@ public struct ClusterPlan: Sendable, Equatable {
         let base = baseDirectory.count > 1 && baseDirectory.hasSuffix("/") ? String(baseDirectory.dropLast()) : baseDirectory
         self.spec = spec
         self.baseDirectory = base
-        self.nodes = spec.nodes.map { NodePlan(spec: $0, directory: base + "/nodes/" + $0.name) }
+        self.nodes = spec.nodes.map { NodePlan(spec: $0, vault: spec.vault, directory: base + "/nodes/" + $0.name) }
         self.views = spec.nodes.flatMap { node in
             node.municipalities.map {
                 ViewPlan(code: $0.code, name: $0.name ?? $0.code, nodeName: node.name, directory: base + "/" + $0.code)

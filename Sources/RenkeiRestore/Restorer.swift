@@ -230,8 +230,12 @@ public struct Restorer: Sendable {
                 // A one-tenant restore takes no other tenant's keys.
                 if let code, tenant != code.rawValue { continue }
                 path = directory.keysDirectory + "/" + tenant + SnapshotLayout.keyringSuffix
+            } else if file.name == SnapshotLayout.manifestFile {
+                // The source node's manifest: the restore writes its own,
+                // with the new master key's fingerprint.
+                continue
             } else {
-                throw RestoreError(.corrupt, "snapshot \(base.id) of node \(node) has a file \(file.name) that is neither under db/ nor a keys/<code>.keyring file")
+                throw RestoreError(.corrupt, "snapshot \(base.id) of node \(node) has a file \(file.name) that is neither under db/, a keys/<code>.keyring file nor node.json")
             }
             guard file.size <= limits.maxSnapshotFileBytes else {
                 throw RestoreError(.limit, "snapshot \(base.id) file \(file.name) has \(file.size) bytes; the limit is \(limits.maxSnapshotFileBytes)")

@@ -8,6 +8,7 @@ import RenkeiVault
 /// ```
 /// db/<file>             a RocksDB checkpoint of the node's database (flat)
 /// keys/<code>.keyring   each tenant's keyring, wrapped under the node's master key
+/// node.json             the source node's manifest (not restored: the restore writes its own)
 /// ```
 ///
 /// The master key is never part of a snapshot: the vault cannot open a
@@ -17,6 +18,8 @@ public enum SnapshotLayout {
     public static let databasePrefix = "db/"
     /// Prefix of the key files.
     public static let keysPrefix = "keys/"
+    /// The source node's manifest, shipped for reference; a restore skips it.
+    public static let manifestFile = "node.json"
     /// Suffix of a tenant keyring file (as in `NodeDirectory.keyringPath`).
     public static let keyringSuffix = ".keyring"
 
