@@ -51,7 +51,10 @@ func fastSettings(mode: VaultSettings.Mode = .async, holdBackBytesMax: Int = 1 <
 
 /// Polls `condition` until it holds, for at most `seconds` (generous: a
 /// busy machine; the test fails on timeout, it never asserts a duration).
-func eventually(_ what: String, seconds: Double = 15, _ condition: () -> Bool) async throws {
+/// 120 s because in CI every suite runs at once on two cores, and the
+/// shipper's first snapshot (a checkpoint, hashing, upload) once needed more
+/// than 15 s there.
+func eventually(_ what: String, seconds: Double = 120, _ condition: () -> Bool) async throws {
     let deadline = Date().addingTimeInterval(seconds)
     while !condition() {
         guard Date() < deadline else {
