@@ -232,8 +232,16 @@ public struct TenantPartition: Sendable {
 
     // MARK: Writes
 
-    /// Inserts or updates residents atomically; a resident equal to the
-    /// stored one is left untouched, so re-importing changes nothing.
+    /// Inserts or updates residents; a resident equal to the stored one is
+    /// left untouched, so re-importing changes nothing.
+    ///
+    /// Every row is checked before anything is written, so a conflict writes
+    /// nothing. The batch is one atomic write when it logs at most
+    /// `writePartBytesMax` bytes (a batch of the import's default size
+    /// always does); a larger one is written as consecutive atomic parts,
+    /// each one change-log entry the vault accepts. A crash between parts
+    /// leaves the earlier parts written, and writing the same batch again
+    /// completes it.
     ///
     /// - Throws: `.conflict` if an Individual Number already belongs to
     ///   another resident of this tenant, or appears twice in `residents`;
@@ -257,7 +265,11 @@ public struct TenantPartition: Sendable {
             }
             let existing = try storage { try db.multiGet(rks, in: residentsCF) }
             let owners = try storage { try db.multiGet(nks, in: numberIndexCF) }
-            let batch = WriteBatch()
+            // First every row's decision, so a conflict in the last row
+            // writes nothing even when the batch goes out in parts.
+            enum Action { case skip, insert, update(oldNumberKey: [UInt8]?) }
+            var actions: [Action] = []
+            actions.reserveCapacity(residents.count)
             var outcome = WriteOutcome()
             for i in residents.indices {
                 let resident = residents[i]
@@ -268,31 +280,39 @@ public struct TenantPartition: Sendable {
                     let old = try openResident(stored, key: rks[i])
                     if old == resident {
                         outcome.unchanged += 1
+                        actions.append(.skip)
                         continue
                     }
-                    if old.individualNumber != resident.individualNumber {
-                        batch.delete(numberKey(old.individualNumber), in: numberIndexCF)
-                    }
                     outcome.updated += 1
+                    actions.append(.update(oldNumberKey: old.individualNumber != resident.individualNumber ? numberKey(old.individualNumber) : nil))
                 } else {
                     outcome.inserted += 1
+                    actions.append(.insert)
                 }
-                let sealed = try crypto { try sealer.seal(resident.encoded(), context: context(residentsCF, rks[i])) }
-                batch.put(rks[i], sealed, in: residentsCF)
-                batch.put(nks[i], rks[i], in: numberIndexCF)
             }
-            guard batch.count > 0 else { return outcome }
-            var counts = try counts()
-            counts.residents += outcome.inserted
-            TenantCounter.put(counts, code: code, meta: meta, into: batch)
-            try storage { try db.write(batch, sync: sync) }
+            var parts = PartedWrite(db: db, sync: sync, counts: try counts(), code: code, meta: meta)
+            for i in residents.indices {
+                let inserted: Bool
+                switch actions[i] {
+                case .skip: continue
+                case .insert: inserted = true
+                case .update(let oldNumberKey):
+                    inserted = false
+                    if let oldNumberKey { parts.delete(oldNumberKey, in: numberIndexCF) }
+                }
+                let sealed = try crypto { try sealer.seal(residents[i].encoded(), context: context(residentsCF, rks[i])) }
+                parts.put(rks[i], sealed, in: residentsCF)
+                parts.put(nks[i], rks[i], in: numberIndexCF)
+                try parts.endRow(insertedResidents: inserted ? 1 : 0)
+            }
+            try parts.finish()
             return outcome
         }
     }
 
-    /// Inserts or updates vaccination records atomically. A record is
-    /// identified by 宛名番号, 接種・予診日 and 接種回数; one equal to the
-    /// stored one is left untouched.
+    /// Inserts or updates vaccination records. A record is identified by
+    /// 宛名番号, 接種・予診日 and 接種回数; one equal to the stored one is left
+    /// untouched. Atomic, or in atomic parts, as `upsertResidents`.
     ///
     /// - Throws: `.conflict` if a record's resident is not in this tenant or a
     ///   record repeats an earlier one of the batch; nothing is written then.
@@ -317,8 +337,8 @@ public struct TenantPartition: Sendable {
                 keys.append(key)
             }
             let existing = try storage { try db.multiGet(keys, in: vaccinationsCF) }
-            let batch = WriteBatch()
             var outcome = WriteOutcome()
+            var parts = PartedWrite(db: db, sync: sync, counts: try counts(), code: code, meta: meta)
             for i in records.indices {
                 if let stored = existing[i] {
                     if try openVaccination(stored, key: keys[i]) == records[i] {
@@ -330,13 +350,10 @@ public struct TenantPartition: Sendable {
                     outcome.inserted += 1
                 }
                 let sealed = try crypto { try sealer.seal(records[i].encoded(), context: context(vaccinationsCF, keys[i])) }
-                batch.put(keys[i], sealed, in: vaccinationsCF)
+                parts.put(keys[i], sealed, in: vaccinationsCF)
+                try parts.endRow(insertedVaccinations: existing[i] == nil ? 1 : 0)
             }
-            guard batch.count > 0 else { return outcome }
-            var counts = try counts()
-            counts.vaccinations += outcome.inserted
-            TenantCounter.put(counts, code: code, meta: meta, into: batch)
-            try storage { try db.write(batch, sync: sync) }
+            try parts.finish()
             return outcome
         }
     }
