@@ -186,17 +186,24 @@ public struct BaseSnapshotter: Sendable {
         do {
             result = try await upload(snapshot, to: vault)
         } catch {
-            try? await Self.offPool { () throws(BackupError) in try snapshotter.removeStaging() }
+            await removeStagingOffPool()
             throw error
         }
-        try? await Self.offPool { () throws(BackupError) in try snapshotter.removeStaging() }
+        await removeStagingOffPool()
         return result
     }
 
-    /// Removes the staging directory off the cooperative pool.
-    public func removeStagingOffPool() async throws {
+    /// Removes the staging directory off the cooperative pool, or right
+    /// here if the task is cancelled (NIO's pool skips the work of a
+    /// cancelled task, and the staging copy must not outlive a stopping
+    /// shipper). A failure is left for the next start's removal.
+    public func removeStagingOffPool() async {
         let snapshotter = self
-        try await Self.offPool { () throws(BackupError) in try snapshotter.removeStaging() }
+        do {
+            try await Self.offPool { () throws(BackupError) in try snapshotter.removeStaging() }
+        } catch {
+            try? removeStaging()
+        }
     }
 
     /// Runs blocking `body` on NIO's thread pool. A pool that is not running

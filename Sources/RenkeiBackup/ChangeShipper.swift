@@ -123,7 +123,7 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
     // MARK: Service
 
     public func run() async throws {
-        try? await snapshotter.removeStagingOffPool()
+        await snapshotter.removeStagingOffPool()
         let signal = self.signal
         let observer = database.addCommitObserver { _ in signal.notify() }
         defer {
