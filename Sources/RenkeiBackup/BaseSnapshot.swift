@@ -1,56 +1,26 @@
-import Crypto
 import Foundation
 import GRPCCore
+import NIOPosix
 import RenkeiStore
 import RenkeiTenantStore
+import RenkeiVault
 import RenkeiWire
 
-/// A base snapshot of a node, as the node sends it to the vault and as
-/// `renkei restore` reads it back.
+/// A base snapshot of a node, staged on the node, as it goes to the vault.
 ///
-/// Layout (every name relative to the snapshot; the vault stores the files
-/// under these names, with size and SHA-256 in its manifest):
-///
-/// ```
-/// db/<file>            every file of a RocksDB checkpoint of the node's
-///                      database (CURRENT, MANIFEST-*, OPTIONS-*, *.sst,
-///                      *.log), flat: opening the directory `db/` with
-///                      RocksDB gives the database as of `coversSeq`,
-///                      including its `__changelog` family (whose entries
-///                      the vault may also hold: restore applies change
-///                      entries after `coversSeq` only)
-/// keys/<CODE>.keyring  each tenant's keyring file, byte for byte: data and
-///                      index keys wrapped under the node's master key
-///                      (useless without it or the tenant's recovery kit)
-/// node.json            the node's manifest (node id, format, master key
-///                      fingerprint; no secret)
-/// ```
-///
-/// Never in a snapshot: `master.key`, the audit logs, the admin socket.
+/// The layout (`db/…`, `keys/CODE.keyring`, `node.json`) is
+/// `SnapshotLayout`'s (RenkeiVault), which `renkei restore` reads back.
 /// `coversSeq` is the last change entry the checkpoint contains (exact: the
 /// checkpoint is taken under the change log's sequence lock), and the
 /// vault treats it as the node's last shipped sequence once the snapshot is
 /// committed. The id is `yyyyMMdd'T'HHmmssSSS'Z'-<coversSeq>` (UTC), so ids
 /// sort by time and name what they cover.
 public struct BaseSnapshot: Sendable, Equatable {
-    /// One file: its name in the snapshot, size and lowercase hex SHA-256.
-    public struct File: Sendable, Equatable {
-        public var name: String
-        public var sizeBytes: UInt64
-        public var sha256: String
-        /// Where the file is on the node (in the staging directory).
-        public var path: String
-    }
-
     public var id: String
     public var coversSeq: UInt64
     public var createdUnixMillis: UInt64
-    public var files: [File]
-
-    /// Directory prefixes of the layout.
-    public static let databasePrefix = "db/"
-    public static let keysPrefix = "keys/"
-    public static let manifestName = "node.json"
+    /// Each file's name, size and SHA-256, and where it is staged on the node.
+    public var files: [SnapshotLayout.SourceFile]
 }
 
 /// What uploading a snapshot did.
@@ -72,6 +42,12 @@ public struct SnapshotResult: Sendable, Equatable {
 /// so RocksDB hard-links its table files instead of copying them), hashed,
 /// sent, and removed. A staging directory left by a crash is removed by
 /// `removeStaging()` at start-up.
+///
+/// Threading: `prepare()` and `removeStaging()` block (a RocksDB checkpoint,
+/// a directory walk, SHA-256 of every file); `take(to:)` runs them, and each
+/// file read of the upload, on NIO's thread pool, so the cooperative pool
+/// (two threads on a small node) keeps serving while a snapshot is taken.
+/// Only the gRPC calls stay async.
 public struct BaseSnapshotter: Sendable {
     public let database: Database
     public let directory: NodeDirectory
@@ -98,7 +74,7 @@ public struct BaseSnapshotter: Sendable {
     }
 
     /// Stages a snapshot: a checkpoint of the database, copies of the key
-    /// files and `node.json`, every file hashed.
+    /// files and `node.json`, every file hashed. Blocking.
     public func prepare(now: Date = Date()) throws(BackupError) -> BaseSnapshot {
         try removeStaging()
         let fm = FileManager.default
@@ -110,28 +86,28 @@ public struct BaseSnapshotter: Sendable {
         } catch {
             throw BackupError(.storage, "cannot create a checkpoint in \(dbDir)", cause: error.asSendable)
         }
-        var files: [BaseSnapshot.File] = []
+        let manifestCopy = stagingPath + "/" + SnapshotLayout.manifestFile
+        var hasManifest = false
         do {
-            for name in try fm.contentsOfDirectory(atPath: dbDir).sorted() {
-                files.append(try Self.describe(dbDir + "/" + name, as: BaseSnapshot.databasePrefix + name))
-            }
             // Key files after the checkpoint: a tenant added in between only
             // adds a keyring; a deleted (shredded) one is simply absent.
             let keyNames = (try? fm.contentsOfDirectory(atPath: directory.keysDirectory)) ?? []
-            for name in keyNames.sorted() where name.hasSuffix(".keyring") {
-                let copy = keysDir + "/" + name
-                try fm.copyItem(atPath: directory.keysDirectory + "/" + name, toPath: copy)
-                files.append(try Self.describe(copy, as: BaseSnapshot.keysPrefix + name))
+            for name in keyNames.sorted() where name.hasSuffix(SnapshotLayout.keyringSuffix) {
+                try fm.copyItem(atPath: directory.keysDirectory + "/" + name, toPath: keysDir + "/" + name)
             }
             if fm.fileExists(atPath: directory.manifestPath) {
-                let copy = stagingPath + "/" + BaseSnapshot.manifestName
-                try fm.copyItem(atPath: directory.manifestPath, toPath: copy)
-                files.append(try Self.describe(copy, as: BaseSnapshot.manifestName))
+                try fm.copyItem(atPath: directory.manifestPath, toPath: manifestCopy)
+                hasManifest = true
             }
-        } catch let error as BackupError {
-            throw error
         } catch {
             throw BackupError(.storage, "cannot stage the snapshot in \(stagingPath)", cause: error.asSendable)
+        }
+        let files: [SnapshotLayout.SourceFile]
+        do throws(VaultError) {
+            files = try SnapshotLayout.files(checkpointPath: dbDir, keysDirectory: keysDir,
+                                             manifestPath: hasManifest ? manifestCopy : nil)
+        } catch {
+            throw BackupError(.storage, "cannot list and hash the staged snapshot in \(stagingPath)", cause: error)
         }
         let millis = UInt64(max(0, now.timeIntervalSince1970 * 1000))
         return BaseSnapshot(id: Self.snapshotID(millis: millis, coversSeq: coversSeq), coversSeq: coversSeq,
@@ -152,25 +128,6 @@ public struct BaseSnapshotter: Sendable {
             + pad(c.second, 2) + pad(Int(millis % 1000), 3) + "Z-" + String(coversSeq)
     }
 
-    static func describe(_ path: String, as name: String) throws(BackupError) -> BaseSnapshot.File {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw BackupError(.storage, "cannot read \(path) for the snapshot")
-        }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        var size: UInt64 = 0
-        do {
-            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-                hasher.update(data: chunk)
-                size += UInt64(chunk.count)
-            }
-        } catch {
-            throw BackupError(.storage, "cannot read \(path) for the snapshot", cause: error.asSendable)
-        }
-        let hex = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        return BaseSnapshot.File(name: name, sizeBytes: size, sha256: hex, path: path)
-    }
-
     /// Sends a staged snapshot: BeginSnapshot, the files the vault needs in
     /// chunks of at most 1 MiB, CommitSnapshot.
     public func upload<T: ClientTransport>(_ snapshot: BaseSnapshot, to vault: Renkei_Vault_V1_Vault.Client<T>) async throws -> SnapshotResult {
@@ -180,27 +137,25 @@ public struct BaseSnapshotter: Sendable {
         begin.createdUnixMillis = snapshot.createdUnixMillis
         begin.files = snapshot.files.map { f in
             var file = Renkei_Vault_V1_SnapshotFile()
-            file.name = f.name
-            file.sizeBytes = f.sizeBytes
-            file.sha256 = f.sha256
+            file.name = f.spec.name
+            file.sizeBytes = f.spec.size
+            file.sha256 = f.spec.sha256
             return file
         }
         let needed = try await vault.beginSnapshot(begin).needed
-        let byName = Dictionary(snapshot.files.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let byName = Dictionary(snapshot.files.map { ($0.spec.name, $0) }, uniquingKeysWith: { a, _ in a })
         var sentBytes: UInt64 = 0
         for name in needed {
             guard let file = byName[name] else {
                 throw BackupError(.protocolViolation, "the vault asked for \(name), which snapshot \(snapshot.id) does not have")
             }
-            let id = snapshot.id, path = file.path
+            let id = snapshot.id, path = file.path, size = file.spec.size
             _ = try await vault.putSnapshotFile(requestProducer: { writer in
-                guard let handle = FileHandle(forReadingAtPath: path) else {
-                    throw BackupError(.storage, "cannot read \(path) for the snapshot")
-                }
-                defer { try? handle.close() }
+                let reader = try await Self.offPool { () throws(BackupError) in try ChunkReader(path: path) }
+                defer { reader.close() }
                 var offset: UInt64 = 0
                 repeat {
-                    let data = try handle.read(upToCount: Self.chunkBytes) ?? Data()
+                    let data = try await Self.offPool { () throws(BackupError) in try reader.next(Self.chunkBytes) }
                     var chunk = Renkei_Vault_V1_FileChunk()
                     if offset == 0 {
                         chunk.snapshotID = id
@@ -210,10 +165,10 @@ public struct BaseSnapshotter: Sendable {
                     chunk.data = data
                     try await writer.write(chunk)
                     offset += UInt64(data.count)
-                    if data.isEmpty || offset >= file.sizeBytes { break }
+                    if data.isEmpty || offset >= size { break }
                 } while true
             })
-            sentBytes += file.sizeBytes
+            sentBytes += size
         }
         var commit = Renkei_Vault_V1_CommitSnapshotRequest()
         commit.snapshotID = snapshot.id
@@ -222,12 +177,73 @@ public struct BaseSnapshotter: Sendable {
                               files: snapshot.files.count, sentFiles: needed.count, sentBytes: sentBytes)
     }
 
-    /// Prepares, uploads and removes the staging directory (also on failure).
+    /// Prepares (off the cooperative pool), uploads, and removes the staging
+    /// directory (also on failure).
     public func take<T: ClientTransport>(to vault: Renkei_Vault_V1_Vault.Client<T>) async throws -> SnapshotResult {
-        let snapshot = try prepare()
-        defer { try? removeStaging() }
-        return try await upload(snapshot, to: vault)
+        let snapshotter = self
+        let snapshot = try await Self.offPool { () throws(BackupError) in try snapshotter.prepare() }
+        let result: SnapshotResult
+        do {
+            result = try await upload(snapshot, to: vault)
+        } catch {
+            await removeStagingOffPool()
+            throw error
+        }
+        await removeStagingOffPool()
+        return result
     }
+
+    /// Removes the staging directory off the cooperative pool, or right
+    /// here if the task is cancelled (NIO's pool skips the work of a
+    /// cancelled task, and the staging copy must not outlive a stopping
+    /// shipper). A failure is left for the next start's removal.
+    public func removeStagingOffPool() async {
+        let snapshotter = self
+        do {
+            try await Self.offPool { () throws(BackupError) in try snapshotter.removeStaging() }
+        } catch {
+            try? removeStaging()
+        }
+    }
+
+    /// Runs blocking `body` on NIO's thread pool. A pool that is not running
+    /// (only at process exit) is reported as a storage error.
+    static func offPool<R: Sendable>(_ body: @escaping @Sendable () throws(BackupError) -> R) async throws(BackupError) -> R {
+        do {
+            return try await NIOThreadPool.singleton.runIfActive { () throws -> R in try body() }
+        } catch let error as BackupError {
+            throw error
+        } catch {
+            throw BackupError(.storage, "the blocking-I/O thread pool is not running", cause: error.asSendable)
+        }
+    }
+}
+
+/// Reads one staged file in pieces; used from NIO's thread pool, one call
+/// at a time (the upload awaits each piece before asking for the next).
+final class ChunkReader: @unchecked Sendable {
+    // @unchecked: wraps a FileHandle (not Sendable) that only the upload's
+    // request producer uses, strictly one call after the other.
+    private let handle: FileHandle
+    private let path: String
+
+    init(path: String) throws(BackupError) {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw BackupError(.storage, "cannot read \(path) for the snapshot")
+        }
+        self.handle = handle
+        self.path = path
+    }
+
+    func next(_ maxBytes: Int) throws(BackupError) -> Data {
+        do {
+            return try handle.read(upToCount: maxBytes) ?? Data()
+        } catch {
+            throw BackupError(.storage, "cannot read \(path) for the snapshot", cause: error.asSendable)
+        }
+    }
+
+    func close() { try? handle.close() }
 }
 
 /// An error as something Sendable to keep as a cause (its description only).

@@ -1,6 +1,8 @@
 import Foundation
 import GRPCCore
 import Logging
+import Metrics
+import NIOPosix
 import RenkeiStore
 import RenkeiTenantStore
 import RenkeiWire
@@ -39,6 +41,21 @@ public protocol NodeBackup: Sendable {
 /// `holdBackBytesMax`: beyond it the backlog is dropped and a fresh base
 /// snapshot goes first when the vault is back (logged, and in the status).
 ///
+/// A node with nothing to ship still takes its periodic snapshot: the idle
+/// wait for the next commit is bounded by the time the next one is due.
+///
+/// Threading: the blocking calls (a batch read from the change log, the
+/// synced discard after an ack, the snapshot's checkpoint, hashing and file
+/// reads) run on NIO's thread pool; the gRPC calls stay async. Reads of
+/// counters under a lock (`lastChangeSequence`, `changeLogBytes`) and the
+/// one-entry read of `status()` stay where they are.
+///
+/// When the vault ends the Ship stream (its graceful shutdown), the shipper
+/// treats it as a broken connection: it reconnects with backoff and goes on
+/// from the vault's last sequence.
+///
+/// Metrics (`BackupMetrics`) go to the factory given to `init`.
+///
 /// Decisions come from `ShipDecision`; this type does the I/O.
 public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup, Sendable {
     public let settings: VaultSettings
@@ -48,6 +65,10 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
     let logger: Logger
     let signal = CommitSignal()
     let state = Mutex(State())
+    let metrics: BackupMetrics
+
+    /// Seconds between two refreshes of the time-based gauges (lag, snapshot age).
+    public static var metricsIntervalSeconds: Double { 2 }
 
     /// Payload bytes per ShipRequest: the contract's 4 MiB less room for
     /// the framing of up to 1,000 records. A single larger entry still goes
@@ -84,12 +105,17 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
     /// - Parameters:
     ///   - database: the node's database, opened with a change log.
     ///   - directory: the node's data directory (key files, staging).
-    public init(settings: VaultSettings, database: Database, directory: NodeDirectory, connector: Connector, logger: Logger) {
+    ///   - metricsFactory: where the backup metrics go; nil for the process's
+    ///     bootstrapped `MetricsSystem.factory` (a no-op until main bootstraps one).
+    ///   - metricsNode: the `node` label of the metrics; nil for none.
+    public init(settings: VaultSettings, database: Database, directory: NodeDirectory, connector: Connector, logger: Logger,
+                metricsFactory: (any MetricsFactory)? = nil, metricsNode: String? = nil) {
         self.settings = settings
         self.database = database
         self.snapshotter = BaseSnapshotter(database: database, directory: directory)
         self.connector = connector
         self.logger = logger
+        self.metrics = BackupMetrics(factory: metricsFactory ?? MetricsSystem.factory, node: metricsNode)
     }
 
     public var isSynchronous: Bool { settings.mode == .sync }
@@ -97,22 +123,43 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
     // MARK: Service
 
     public func run() async throws {
-        try? snapshotter.removeStaging()
+        await snapshotter.removeStagingOffPool()
         let signal = self.signal
         let observer = database.addCommitObserver { _ in signal.notify() }
         defer {
             database.removeCommitObserver(observer)
             failAllWaiters(BackupError(.vaultUnavailable, "the node is stopping"))
         }
+        publishMetrics()
         await cancelWhenGracefulShutdown {
-            await self.loop()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.publishMetricsPeriodically() }
+                await self.loop()
+                group.cancelAll()
+            }
+        }
+        publishMetrics()
+    }
+
+    /// Sets the gauges from the current status.
+    func publishMetrics() {
+        metrics.publish(status())
+    }
+
+    /// Refreshes the gauges every `metricsIntervalSeconds` until cancelled,
+    /// so lag and snapshot age move while nothing else happens.
+    private func publishMetricsPeriodically() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(Int(Self.metricsIntervalSeconds * 1000)))
+            if Task.isCancelled { return }
+            publishMetrics()
         }
     }
 
     func loop() async {
         var attempt = 0
         while !Task.isCancelled {
-            dropBacklogIfOverLimit()
+            await dropBacklogIfOverLimit()
             do {
                 try await connector.withVault { vault in
                     try await self.session(vault, connected: { attempt = 0 })
@@ -133,7 +180,7 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
             let until = ContinuousClock.now + .milliseconds(Int(delay * 1000))
             while ContinuousClock.now < until, !Task.isCancelled, !snapshotWanted() {
                 try? await Task.sleep(until: min(until, ContinuousClock.now + .seconds(1)))
-                dropBacklogIfOverLimit()
+                await dropBacklogIfOverLimit()
             }
         }
     }
@@ -175,10 +222,29 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
     }
 
     private func periodicSnapshotDue() -> Bool {
-        guard settings.snapshotIntervalMinutes > 0 else { return false }
+        guard let due = nextPeriodicSnapshotMs() else { return false }
+        return Self.nowMs() >= due
+    }
+
+    /// When the next periodic snapshot is due (unix ms); nil if snapshots
+    /// are on demand only or none is known yet (the first one goes first).
+    private func nextPeriodicSnapshotMs() -> UInt64? {
+        let intervalMs = UInt64(max(0, settings.snapshotIntervalSeconds * 1000))
+        guard intervalMs > 0 else { return nil }
         let last = state.withLock { $0.lastSnapshotTimeMs }
-        guard let last else { return false }
-        return Self.nowMs() >= last + UInt64(settings.snapshotIntervalMinutes) * 60_000
+        guard let last else { return nil }
+        return last + intervalMs
+    }
+
+    /// The instant the idle wait for a commit must end at, so an idle node
+    /// still takes its periodic snapshot; nil for no bound.
+    private func idleWaitDeadline() -> ContinuousClock.Instant? {
+        guard let due = nextPeriodicSnapshotMs() else { return nil }
+        let now = Self.nowMs()
+        let waitMs = due > now ? due - now : 0
+        // Capped at an hour: the wall clock may jump; waking early only
+        // re-checks.
+        return ContinuousClock.now + .milliseconds(Int64(min(waitMs, 3_600_000)))
     }
 
     func decide(vaultLast: UInt64) -> ShipDecision {
@@ -205,6 +271,8 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
                 return takeWaiters(&s)
             }
             woken.forEach { $0.continuation.resume() }
+            metrics.snapshotCommitted()
+            publishMetrics()
             logger.info("base snapshot committed", metadata: [
                 "snapshot": "\(result.id)", "covers-seq": "\(result.coversSeq)", "files": "\(result.files)",
                 "sent-files": "\(result.sentFiles)", "sent-bytes": "\(result.sentBytes)",
@@ -222,6 +290,11 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
         // Acknowledgements are cumulative, so keeping only the newest
         // bounds the buffer without losing anything.
         let (acks, ackSink) = AsyncStream.makeStream(of: UInt64.self, bufferingPolicy: .bufferingNewest(8))
+        // Set when the vault ends its side of the stream (its graceful
+        // shutdown, or a failure): the producer may be waiting for a commit
+        // then, so the signal wakes it to notice.
+        let responseEnded = Flag()
+        let signal = self.signal
         try await vault.ship(
             options: .defaults,
             requestProducer: { writer in
@@ -230,20 +303,25 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
                 guard let first = await acksIterator.next() else {
                     throw BackupError(.vaultUnavailable, "the vault closed the Ship stream before its first acknowledgement")
                 }
-                var vaultLast = try self.handleAck(first, sentThrough: nil)
+                var vaultLast = try await self.handleAck(first, sentThrough: nil)
                 while !Task.isCancelled {
-                    if self.dropBacklogIfOverLimit() || self.snapshotWanted() || self.periodicSnapshotDue() { return }
+                    if responseEnded.isSet {
+                        throw BackupError(.vaultUnavailable, "the vault closed the Ship stream")
+                    }
+                    if await self.dropBacklogIfOverLimit() || self.snapshotWanted() || self.periodicSnapshotDue() { return }
                     switch self.decide(vaultLast: vaultLast) {
                     case .idle:
-                        await self.signal.wait()
+                        await signal.wait(until: self.idleWaitDeadline())
                         continue
                     case .takeSnapshot, .conflict:
                         return
                     case .send(let after):
                         let records: [ChangeRecord]
+                        let database = self.database, batch = self.settings.shipBatchRecords
                         do {
-                            records = try self.database.changes(after: after, maxEntries: self.settings.shipBatchRecords,
-                                                                maxBytes: Self.maxRequestPayloadBytes)
+                            records = try await NIOThreadPool.singleton.runIfActive {
+                                try database.changes(after: after, maxEntries: batch, maxBytes: Self.maxRequestPayloadBytes)
+                            }
                         } catch let error as StoreError where error.code == .discarded {
                             return  // dropped at the hold-back limit meanwhile: the next decision snapshots
                         }
@@ -258,10 +336,12 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
                         }
                         try await writer.write(request)
                         self.state.withLock { $0.lastShipped = max($0.lastShipped, last.seq) }
+                        self.publishMetrics()
                         guard let ack = await acksIterator.next() else {
                             throw BackupError(.vaultUnavailable, "the vault closed the Ship stream")
                         }
-                        vaultLast = try self.handleAck(ack, sentThrough: last.seq)
+                        vaultLast = try await self.handleAck(ack, sentThrough: last.seq)
+                        self.metrics.shipped(records: records.count, bytes: records.reduce(0) { $0 + $1.payload.count })
                         self.logger.debug("changes shipped", metadata: [
                             "first-seq": "\(records[0].seq)", "last-seq": "\(last.seq)", "records": "\(records.count)",
                         ])
@@ -269,7 +349,11 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
                 }
             },
             onResponse: { response in
-                defer { ackSink.finish() }
+                defer {
+                    ackSink.finish()
+                    responseEnded.set()
+                    signal.notify()
+                }
                 for try await ack in response.messages {
                     ackSink.yield(ack.lastSeq)
                 }
@@ -278,7 +362,7 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
 
     /// Records an acknowledgement, discards what it covers, wakes writers.
     /// - Returns: the vault's last sequence.
-    func handleAck(_ ack: UInt64, sentThrough: UInt64?) throws -> UInt64 {
+    func handleAck(_ ack: UInt64, sentThrough: UInt64?) async throws -> UInt64 {
         let nodeLast = database.lastChangeSequence
         guard ack <= nodeLast else {
             throw BackupError(.protocolViolation, "the vault acknowledged \(ack) but the node's change log ends at \(nodeLast)")
@@ -287,8 +371,10 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
             throw BackupError(.protocolViolation, "the vault acknowledged \(ack) after being sent changes through \(sentThrough)")
         }
         if let through = ShipDecision.discardThrough(ack: ack, nodeLast: nodeLast, firstRetained: database.firstRetainedChangeSequence) {
+            let database = self.database
             do {
-                try database.discardChanges(through: through)
+                // A synced RocksDB write (an fsync): off the cooperative pool.
+                try await NIOThreadPool.singleton.runIfActive { try database.discardChanges(through: through) }
             } catch {
                 throw BackupError(.storage, "cannot discard acknowledged changes through \(through)", cause: error)
             }
@@ -298,6 +384,7 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
             return takeWaiters(&s)
         }
         woken.forEach { $0.continuation.resume() }
+        publishMetrics()
         return ack
     }
 
@@ -311,12 +398,13 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
     /// Drops the whole backlog if it is over the hold-back limit.
     /// - Returns: whether it did.
     @discardableResult
-    func dropBacklogIfOverLimit() -> Bool {
+    func dropBacklogIfOverLimit() async -> Bool {
         let bytes = database.changeLogBytes
         guard ShipDecision.mustDropBacklog(changeLogBytes: bytes, holdBackBytesMax: settings.holdBackBytesMax) else { return false }
+        let database = self.database
         let last = database.lastChangeSequence
         do {
-            try database.discardChanges(through: last)
+            try await NIOThreadPool.singleton.runIfActive { try database.discardChanges(through: last) }
         } catch {
             logger.error("cannot drop the change log backlog", metadata: ["error": "\(error)"])
             return false
@@ -325,6 +413,8 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
             s.needsSnapshot = true
             s.backlogDrops += 1
         }
+        metrics.backlogDropped()
+        publishMetrics()
         logger.warning("change log over the hold-back limit: backlog dropped, a base snapshot goes to the vault first when it is back", metadata: [
             "bytes": "\(bytes)", "limit": "\(settings.holdBackBytesMax)", "dropped-through-seq": "\(last)",
         ])
@@ -345,6 +435,7 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
             }
             return before
         }
+        publishMetrics()
         if !was {
             var metadata: Logger.Metadata = ["vault-last-seq": "\(status.lastSeq)"]
             if let since { metadata["outage-seconds"] = "\(Double(Self.nowMs() - since) / 1000)" }
@@ -361,6 +452,7 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
             s.lastError = message
             return first
         }
+        publishMetrics()
         // Once per outage, not per retry.
         if first {
             logger.warning("vault unreachable; the node keeps serving and holds changes back", metadata: [
@@ -474,4 +566,11 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
         }
         waiter?.continuation.resume(throwing: error)
     }
+}
+
+/// A flag set once, shared between the two sides of a stream.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }

@@ -49,4 +49,18 @@ final class CommitSignal: Sendable {
             waiter?.resume()
         }
     }
+
+    /// Like `wait()`, but returns at `deadline` at the latest (nil: no
+    /// bound). A commit signalled after the deadline stays pending for the
+    /// next wait.
+    func wait(until deadline: ContinuousClock.Instant?) async {
+        guard let deadline else { return await wait() }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.wait() }
+            group.addTask { try? await Task.sleep(until: deadline) }
+            // Whichever ends first ends the other (a cancelled wait resumes).
+            _ = await group.next()
+            group.cancelAll()
+        }
+    }
 }

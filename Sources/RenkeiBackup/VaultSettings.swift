@@ -37,6 +37,18 @@ public struct VaultSettings: Sendable, Codable, Equatable {
     /// Sync mode: how long a write waits for the vault before it fails.
     public var syncTimeoutSeconds: Double
 
+    /// Seconds between periodic base snapshots, as the shipper uses it:
+    /// `snapshotIntervalSecondsOverride` if set, else
+    /// `snapshotIntervalMinutes` × 60 (0: only on demand).
+    public var snapshotIntervalSeconds: Double {
+        snapshotIntervalSecondsOverride ?? Double(snapshotIntervalMinutes) * 60
+    }
+
+    /// Tests only (`@testable`): a periodic-snapshot interval in seconds,
+    /// which the configuration (whole minutes) cannot express. Not decoded
+    /// or encoded; nil in every configuration read from a file.
+    var snapshotIntervalSecondsOverride: Double?
+
     /// The contract's limit of records per ShipRequest.
     public static let maxShipBatchRecords = 1_000
 

@@ -33,13 +33,20 @@ public enum VaultServer {
     public typealias Server = GRPCServer<HTTP2ServerTransport.Posix>
 
     /// The server for `config` over `store`.
-    public static func make(config: VaultConfig, store: VaultStore, trust: VaultTrust, logger: Logger) throws(VaultNetworkError) -> Server {
-        try make(config: config, store: store, trust: trust, logger: logger, checkOwnRole: true)
+    ///
+    /// Open Ship streams end when `drain` begins, or on the graceful
+    /// shutdown of the swift-service-lifecycle service whose task runs
+    /// `serve()` (then a plain `GRPCServerService` suffices). A caller that
+    /// stops the server by `beginGracefulShutdown()` alone must begin the
+    /// drain first, or use `VaultServerService`, which does both.
+    public static func make(config: VaultConfig, store: VaultStore, trust: VaultTrust, logger: Logger,
+                            drain: ShipStreamDrain = ShipStreamDrain()) throws(VaultNetworkError) -> Server {
+        try make(config: config, store: store, trust: trust, logger: logger, checkOwnRole: true, drain: drain)
     }
 
     /// `checkOwnRole: false` only for tests of the client's refusal of a non-vault server.
     static func make(config: VaultConfig, store: VaultStore, trust: VaultTrust, logger: Logger,
-                     checkOwnRole: Bool) throws(VaultNetworkError) -> Server {
+                     checkOwnRole: Bool, drain: ShipStreamDrain = ShipStreamDrain()) throws(VaultNetworkError) -> Server {
         for (path, what) in [(config.certificatePath, "certificatePath"), (config.privateKeyPath, "privateKeyPath")]
         where !FileManager.default.isReadableFile(atPath: path) {
             throw VaultNetworkError(.tlsMaterial, "\(what): cannot read \(path)")
@@ -80,7 +87,7 @@ public enum VaultServer {
                 c.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in VaultTLS13Guard.install(on: channel) }
             })
         return GRPCServer(transport: transport, services: [
-            VaultService(store: store, logger: logger, limits: limits),
+            VaultService(store: store, logger: logger, limits: limits, drain: drain),
             VaultHealthService(),
         ])
     }
@@ -100,6 +107,40 @@ public enum VaultServer {
         guard info.role == .vault else {
             throw VaultNetworkError(.tlsMaterial,
                 "certificatePath: \(path) has role \(info.role?.uri ?? "none"), not \(PKIRole.vault.uri); issue a vault certificate")
+        }
+    }
+}
+
+/// The vault's gRPC server as a swift-service-lifecycle service. On graceful
+/// shutdown (SIGTERM, SIGINT) it ends open Ship streams (each after the
+/// request it is storing), stops accepting connections and lets the other
+/// calls in flight finish; `run()` returns once the server has stopped.
+public struct VaultServerService: Service {
+    let server: VaultServer.Server
+    let drain: ShipStreamDrain
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - server: made by `VaultServer.make` with the same `drain`.
+    ///   - drain: the drain given to `VaultServer.make`.
+    public init(server: VaultServer.Server, drain: ShipStreamDrain, logger: Logger) {
+        self.server = server
+        self.drain = drain
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await server.serve() }
+                if let address = try await server.listeningAddress {
+                    logger.notice("vault API listening", metadata: ["address": "\(address)"])
+                }
+            }
+        } onGracefulShutdown: {
+            logger.notice("graceful shutdown: vault API ending Ship streams and finishing in-flight calls")
+            drain.begin()
+            server.beginGracefulShutdown()
         }
     }
 }

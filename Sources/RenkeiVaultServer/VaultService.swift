@@ -4,6 +4,7 @@ import Logging
 import NIOPosix
 import RenkeiVault
 import RenkeiWire
+import ServiceLifecycle
 import SwiftProtobuf
 import Synchronization
 
@@ -15,6 +16,15 @@ import Synchronization
 /// blocking file I/O (fsync), so it runs on NIO's thread pool, never on the
 /// cooperative pool. Logs carry node names, sequence ranges and counts,
 /// never payload bytes.
+///
+/// Graceful shutdown: a Ship stream stays open while its node has nothing
+/// to send, which would keep the server from stopping. So when the vault
+/// drains (`ShipStreamDrain.begin()`, or the graceful shutdown of the
+/// swift-service-lifecycle service the server runs in), each open Ship
+/// stream finishes the request it is storing, acknowledges it, and ends
+/// with status OK; one waiting for its next request ends at once. Nothing is
+/// half-written; the node reconnects later and resumes from the vault's
+/// last sequence.
 public struct VaultService: Renkei_Vault_V1_Vault.SimpleServiceProtocol {
     let store: VaultStore
     let logger: Logger
@@ -22,11 +32,17 @@ public struct VaultService: Renkei_Vault_V1_Vault.SimpleServiceProtocol {
     /// Files linked (not sent) per node's upload in progress, for
     /// CommitSnapshotResponse.linked_files; one entry per node.
     private let uploads = UploadLedger()
+    /// Ends open Ship streams on graceful shutdown.
+    let drain: ShipStreamDrain
 
-    public init(store: VaultStore, logger: Logger, limits: VaultConfig.Limits = VaultConfig.Limits()) {
+    /// - Parameter drain: ends this service's open Ship streams when begun
+    ///   (see `VaultServerService`); a private one if not given.
+    public init(store: VaultStore, logger: Logger, limits: VaultConfig.Limits = VaultConfig.Limits(),
+                drain: ShipStreamDrain = ShipStreamDrain()) {
         self.store = store
         self.logger = logger
         self.limits = limits
+        self.drain = drain
     }
 
     // MARK: Ship
@@ -37,8 +53,39 @@ public struct VaultService: Renkei_Vault_V1_Vault.SimpleServiceProtocol {
         context: ServerContext
     ) async throws {
         let node = try VaultCaller.of(context).writableStream("Ship")
+        let gate = ShipStreamGate()
+        guard drain.register(gate) else {
+            throw RPCError(code: .unavailable, message: "the vault is shutting down; try again later")
+        }
+        defer { drain.unregister(gate) }
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.receiveShip(request, response: response, node: node, gate: gate) }
+                // Returns when draining begins while no request is being
+                // stored; cancelling the receiver then ends its wait for
+                // the next request.
+                group.addTask { await gate.drainedWhileIdle() }
+                _ = try await group.next()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            gate.drain()
+        }
+    }
+
+    /// The Ship stream's requests, one at a time: store, then acknowledge.
+    /// Returns when the node closes its side, or after the request in hand
+    /// when the stream drains.
+    private func receiveShip(
+        _ request: RPCAsyncSequence<Renkei_Vault_V1_ShipRequest, any Error>,
+        response: RPCWriter<Renkei_Vault_V1_ShipAck>, node: String, gate: ShipStreamGate
+    ) async throws {
         var shipped = 0
+        defer { logger.info("ship stream closed", metadata: ["node": "\(node)", "records": "\(shipped)", "drained": "\(gate.isDraining)"]) }
         for try await message in request {
+            // A request that arrives once draining began is not stored (and
+            // not acknowledged): the node sends it again after reconnecting.
+            guard gate.beginStoring() else { return }
             try checkSize(message, field: "ShipRequest")
             guard message.records.count <= limits.maxRecordsPerShip else {
                 throw RPCError(code: .resourceExhausted,
@@ -62,8 +109,8 @@ public struct VaultService: Renkei_Vault_V1_Vault.SimpleServiceProtocol {
             var ack = Renkei_Vault_V1_ShipAck()
             ack.lastSeq = last
             try await response.write(ack)
+            guard gate.endStoring() else { return }
         }
-        logger.info("ship stream closed", metadata: ["node": "\(node)", "records": "\(shipped)"])
     }
 
     // MARK: Snapshots
@@ -323,5 +370,98 @@ final class UploadLedger: Sendable {
             entries[node] = nil
             return entry.linked
         }
+    }
+}
+
+/// Ends the open Ship streams of a vault service when the vault shuts down
+/// gracefully, and refuses new ones from then on (UNAVAILABLE: the node
+/// retries later). Holds one entry per open Ship stream, so it is bounded
+/// by the transport's concurrent-stream limit per connection.
+public final class ShipStreamDrain: Sendable {
+    private struct State {
+        var draining = false
+        var streams: [ObjectIdentifier: ShipStreamGate] = [:]
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Whether draining has begun.
+    public var isDraining: Bool { state.withLock { $0.draining } }
+
+    /// Begins draining: every open Ship stream ends after the request it is
+    /// storing (at once if it is waiting for one). Idempotent.
+    public func begin() {
+        let gates = state.withLock { s in
+            s.draining = true
+            return Array(s.streams.values)
+        }
+        gates.forEach { $0.drain() }
+    }
+
+    /// Adds an open stream; false if draining has begun (refuse the stream).
+    func register(_ gate: ShipStreamGate) -> Bool {
+        state.withLock { s in
+            guard !s.draining else { return false }
+            s.streams[ObjectIdentifier(gate)] = gate
+            return true
+        }
+    }
+
+    func unregister(_ gate: ShipStreamGate) {
+        _ = state.withLock { $0.streams.removeValue(forKey: ObjectIdentifier(gate)) }
+    }
+}
+
+/// One Ship stream's state for draining: whether a request is being stored
+/// (it finishes, however long its fsync takes) and whether draining began.
+final class ShipStreamGate: Sendable {
+    private struct State {
+        var storing = false
+        var draining = false
+    }
+    private let state = Mutex(State())
+    // One element at most: the single "drained while idle" event.
+    private let events: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+
+    init() {
+        (events, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    var isDraining: Bool { state.withLock { $0.draining } }
+
+    /// Begins draining this stream.
+    func drain() {
+        let idle = state.withLock { s in
+            s.draining = true
+            return !s.storing
+        }
+        if idle { wake.yield() }
+    }
+
+    /// Marks a request in hand as being stored; false if draining began
+    /// (the request is not stored).
+    func beginStoring() -> Bool {
+        state.withLock { s in
+            guard !s.draining else { return false }
+            s.storing = true
+            return true
+        }
+    }
+
+    /// Marks the request stored and acknowledged; false if draining began
+    /// meanwhile (end the stream now).
+    func endStoring() -> Bool {
+        state.withLock { s in
+            s.storing = false
+            return !s.draining
+        }
+    }
+
+    /// Returns once draining began while no request was being stored, or
+    /// when the task is cancelled.
+    func drainedWhileIdle() async {
+        for await _ in events { return }
     }
 }
