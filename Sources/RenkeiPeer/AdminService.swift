@@ -279,6 +279,42 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
         return answer
     }
 
+    /// The live side of `renkei backup drill`: writes the sentinel and
+    /// counts every hosted tenant in the state right after it (see
+    /// `NodeStore.writeDrillMark`). Logged on the node with the sequence
+    /// numbers and counts; the token is not logged (it proves nothing
+    /// secret, but a log line has no use for it).
+    public func backupDrillMark(
+        request: Renkei_Admin_V1_BackupDrillMarkRequest, context: ServerContext
+    ) async throws -> Renkei_Admin_V1_BackupDrillMarkResponse {
+        _ = try requireBackup(request.actingCode)
+        let sentinel = DrillSentinel.random(unixMillis: UInt64(max(0, Date().timeIntervalSince1970 * 1000)))
+        let mark: DrillMark
+        do throws(NodeError) {
+            mark = try store.writeDrillMark(sentinel)
+        } catch {
+            throw RPCError(code: error.code == .conflict ? .unavailable : .internalError, message: "drill mark: \(error.message)")
+        }
+        logger.notice("backup drill: sentinel written", metadata: [
+            "acting": "\(request.actingCode)", "sentinel-seq": "\(mark.sentinelSeq)", "counted-seq": "\(mark.countedSeq)",
+            "tenants": "\(mark.tenants.map { "\($0.code):\($0.counts.residents)/\($0.counts.vaccinations)/\($0.counts.receivedFiles)" }.joined(separator: ","))",
+        ])
+        var answer = Renkei_Admin_V1_BackupDrillMarkResponse()
+        answer.sentinelToken = Data(mark.sentinel.token)
+        answer.sentinelUnixMillis = mark.sentinel.unixMillis
+        answer.sentinelSeq = mark.sentinelSeq
+        answer.countedSeq = mark.countedSeq
+        answer.tenants = mark.tenants.map { tenant in
+            var wire = Renkei_Admin_V1_DrillTenantCounts()
+            wire.code = tenant.code.rawValue
+            wire.residents = UInt64(max(0, tenant.counts.residents))
+            wire.vaccinations = UInt64(max(0, tenant.counts.vaccinations))
+            wire.receivedFiles = UInt64(max(0, tenant.counts.receivedFiles))
+            return wire
+        }
+        return answer
+    }
+
     private func field<T>(_ body: () throws(BrokenRule) -> T) throws -> T {
         do throws(BrokenRule) {
             return try body()

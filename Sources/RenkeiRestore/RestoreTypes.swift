@@ -28,13 +28,20 @@ public struct RestoreRequest: Sendable {
     public var keys: [RestoreKey]
     /// Restore the state at this moment (Unix ms) instead of the newest.
     public var pointInTimeMs: UInt64?
+    /// Restore exactly the state after this change (a drill compares it
+    /// with counts the live node took at that change): base snapshots past
+    /// it are not used, the replay stops after it, and a vault that does not
+    /// hold it is a gap. Not together with `pointInTimeMs`.
+    public var throughSeq: UInt64?
 
-    public init(node: String? = nil, code: MunicipalityCode? = nil, target: String, keys: [RestoreKey], pointInTimeMs: UInt64? = nil) {
+    public init(node: String? = nil, code: MunicipalityCode? = nil, target: String, keys: [RestoreKey], pointInTimeMs: UInt64? = nil,
+                throughSeq: UInt64? = nil) {
         self.node = node
         self.code = code
         self.target = target
         self.keys = keys
         self.pointInTimeMs = pointInTimeMs
+        self.throughSeq = throughSeq
     }
 }
 

@@ -49,8 +49,11 @@ public struct Restorer: Sendable {
         try Self.checkTarget(target)
         let keys = try Self.checkKeys(request)
         let node = try await resolveNode(request)
+        if request.throughSeq != nil, request.pointInTimeMs != nil {
+            throw RestoreError(.invalidArgument, "restore to a point in time or through a change, not both")
+        }
         let catalog = try await source.catalog(node: node)
-        let plan = try RestorePlan.make(catalog, at: request.pointInTimeMs)
+        let plan = try RestorePlan.make(request.throughSeq.map { catalog.limited(throughSeq: $0) } ?? catalog, at: request.pointInTimeMs)
         if let code = request.code, let base = plan.base,
            !base.files.contains(where: { $0.name == SnapshotLayout.keyringFile(code: code.rawValue) }),
            plan.segments.isEmpty {
@@ -126,6 +129,7 @@ public struct Restorer: Sendable {
                 segmentsRead += 1
                 for record in records where record.seq >= plan.replayFrom {
                     if let stop = plan.stopAfterCommitTimeMs, record.commitTimeMs > stop { break replay }
+                    if let stop = request.throughSeq, record.seq > stop { break replay }
                     do {
                         try applier.apply(ChangeRecord(seq: record.seq, commitTimeMs: record.commitTimeMs, payload: record.payload))
                     } catch {
@@ -139,7 +143,10 @@ public struct Restorer: Sendable {
                 }
             }
             progress(.replaying(seq: lastApplied, of: plan.lastSeq))
-            if plan.stopAfterCommitTimeMs == nil, lastApplied != plan.lastSeq {
+            if let stop = request.throughSeq, lastApplied != stop {
+                throw RestoreError(.gap, "node \(node): the restore was asked to end at change \(stop), but the vault's base and segments reach only \(lastApplied); refusing to restore anything else")
+            }
+            if request.throughSeq == nil, plan.stopAfterCommitTimeMs == nil, lastApplied != plan.lastSeq {
                 throw RestoreError(.gap, "node \(node): the vault's catalog lists changes up to \(plan.lastSeq), but its segments ended at \(lastApplied); refusing to restore less")
             }
             if filter != nil {

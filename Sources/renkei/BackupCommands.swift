@@ -6,7 +6,7 @@ struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
         abstract: "Backups to a vault: check what a vault holds.",
-        subcommands: [BackupNowCommand.self, BackupStatusCommand.self, BackupVerifyCommand.self]
+        subcommands: [BackupNowCommand.self, BackupStatusCommand.self, BackupVerifyCommand.self, BackupDrillCommand.self]
     )
 }
 

@@ -100,13 +100,27 @@ public enum Renkei_Admin_V1_Admin: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "BackupDrillMark" metadata.
+        public enum BackupDrillMark: Sendable {
+            /// Request type for "BackupDrillMark".
+            public typealias Input = Renkei_Admin_V1_BackupDrillMarkRequest
+            /// Response type for "BackupDrillMark".
+            public typealias Output = Renkei_Admin_V1_BackupDrillMarkResponse
+            /// Descriptor for "BackupDrillMark".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Admin"),
+                method: "BackupDrillMark",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "renkei.admin.v1.Admin" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             InquireTransfer.descriptor,
             MarkMovedOut.descriptor,
             InquireBulk.descriptor,
             BackupNow.descriptor,
-            BackupStatus.descriptor
+            BackupStatus.descriptor,
+            BackupDrillMark.descriptor
         ]
     }
 }
@@ -236,6 +250,30 @@ extension Renkei_Admin_V1_Admin {
             request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_BackupStatusRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_BackupStatusResponse>
+
+        /// Handle the "BackupDrillMark" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The live side of a backup drill (`renkei backup drill`): writes a drill
+        /// > sentinel (a random token and the time; node metadata, no personal data)
+        /// > as one change, then returns the change sequence of the state it counted
+        /// > and every hosted tenant's record counts in exactly that state. Like
+        /// > BackupNow it concerns the whole node, so any hosted acting_code may ask.
+        /// > FAILED_PRECONDITION: no vault configured; UNAVAILABLE: the node was
+        /// > writing too fast to count consistently (try again).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_BackupDrillMarkRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_BackupDrillMarkResponse` messages.
+        func backupDrillMark(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_BackupDrillMarkRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_BackupDrillMarkResponse>
     }
 
     /// Service protocol for the "renkei.admin.v1.Admin" service.
@@ -349,6 +387,30 @@ extension Renkei_Admin_V1_Admin {
             request: GRPCCore.ServerRequest<Renkei_Admin_V1_BackupStatusRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_BackupStatusResponse>
+
+        /// Handle the "BackupDrillMark" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The live side of a backup drill (`renkei backup drill`): writes a drill
+        /// > sentinel (a random token and the time; node metadata, no personal data)
+        /// > as one change, then returns the change sequence of the state it counted
+        /// > and every hosted tenant's record counts in exactly that state. Like
+        /// > BackupNow it concerns the whole node, so any hosted acting_code may ask.
+        /// > FAILED_PRECONDITION: no vault configured; UNAVAILABLE: the node was
+        /// > writing too fast to count consistently (try again).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_BackupDrillMarkRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Renkei_Admin_V1_BackupDrillMarkResponse` message.
+        func backupDrillMark(
+            request: GRPCCore.ServerRequest<Renkei_Admin_V1_BackupDrillMarkRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_BackupDrillMarkResponse>
     }
 
     /// Simple service protocol for the "renkei.admin.v1.Admin" service.
@@ -461,6 +523,30 @@ extension Renkei_Admin_V1_Admin {
             request: Renkei_Admin_V1_BackupStatusRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Renkei_Admin_V1_BackupStatusResponse
+
+        /// Handle the "BackupDrillMark" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The live side of a backup drill (`renkei backup drill`): writes a drill
+        /// > sentinel (a random token and the time; node metadata, no personal data)
+        /// > as one change, then returns the change sequence of the state it counted
+        /// > and every hosted tenant's record counts in exactly that state. Like
+        /// > BackupNow it concerns the whole node, so any hosted acting_code may ask.
+        /// > FAILED_PRECONDITION: no vault configured; UNAVAILABLE: the node was
+        /// > writing too fast to count consistently (try again).
+        ///
+        /// - Parameters:
+        ///   - request: A `Renkei_Admin_V1_BackupDrillMarkRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Renkei_Admin_V1_BackupDrillMarkResponse` to respond with.
+        func backupDrillMark(
+            request: Renkei_Admin_V1_BackupDrillMarkRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Renkei_Admin_V1_BackupDrillMarkResponse
     }
 }
 
@@ -523,6 +609,17 @@ extension Renkei_Admin_V1_Admin.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Renkei_Admin_V1_Admin.Method.BackupDrillMark.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_BackupDrillMarkRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_BackupDrillMarkResponse>(),
+            handler: { request, context in
+                try await self.backupDrillMark(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -567,6 +664,17 @@ extension Renkei_Admin_V1_Admin.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_BackupStatusResponse> {
         let response = try await self.backupStatus(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func backupDrillMark(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_BackupDrillMarkRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_BackupDrillMarkResponse> {
+        let response = try await self.backupDrillMark(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -639,6 +747,19 @@ extension Renkei_Admin_V1_Admin.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_BackupStatusResponse> {
         return GRPCCore.ServerResponse<Renkei_Admin_V1_BackupStatusResponse>(
             message: try await self.backupStatus(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func backupDrillMark(
+        request: GRPCCore.ServerRequest<Renkei_Admin_V1_BackupDrillMarkRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_BackupDrillMarkResponse> {
+        return GRPCCore.ServerResponse<Renkei_Admin_V1_BackupDrillMarkResponse>(
+            message: try await self.backupDrillMark(
                 request: request.message,
                 context: context
             ),
@@ -783,6 +904,35 @@ extension Renkei_Admin_V1_Admin {
             deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_BackupStatusResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_BackupStatusResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "BackupDrillMark" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The live side of a backup drill (`renkei backup drill`): writes a drill
+        /// > sentinel (a random token and the time; node metadata, no personal data)
+        /// > as one change, then returns the change sequence of the state it counted
+        /// > and every hosted tenant's record counts in exactly that state. Like
+        /// > BackupNow it concerns the whole node, so any hosted acting_code may ask.
+        /// > FAILED_PRECONDITION: no vault configured; UNAVAILABLE: the node was
+        /// > writing too fast to count consistently (try again).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_BackupDrillMarkRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_BackupDrillMarkRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_BackupDrillMarkResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func backupDrillMark<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_BackupDrillMarkRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_BackupDrillMarkRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_BackupDrillMarkResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_BackupDrillMarkResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -983,6 +1133,46 @@ extension Renkei_Admin_V1_Admin {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "BackupDrillMark" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The live side of a backup drill (`renkei backup drill`): writes a drill
+        /// > sentinel (a random token and the time; node metadata, no personal data)
+        /// > as one change, then returns the change sequence of the state it counted
+        /// > and every hosted tenant's record counts in exactly that state. Like
+        /// > BackupNow it concerns the whole node, so any hosted acting_code may ask.
+        /// > FAILED_PRECONDITION: no vault configured; UNAVAILABLE: the node was
+        /// > writing too fast to count consistently (try again).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_BackupDrillMarkRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_BackupDrillMarkRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_BackupDrillMarkResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func backupDrillMark<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_BackupDrillMarkRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_BackupDrillMarkRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_BackupDrillMarkResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_BackupDrillMarkResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Renkei_Admin_V1_Admin.Method.BackupDrillMark.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1141,6 +1331,41 @@ extension Renkei_Admin_V1_Admin.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_BackupStatusRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_BackupStatusResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BackupDrillMark" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The live side of a backup drill (`renkei backup drill`): writes a drill
+    /// > sentinel (a random token and the time; node metadata, no personal data)
+    /// > as one change, then returns the change sequence of the state it counted
+    /// > and every hosted tenant's record counts in exactly that state. Like
+    /// > BackupNow it concerns the whole node, so any hosted acting_code may ask.
+    /// > FAILED_PRECONDITION: no vault configured; UNAVAILABLE: the node was
+    /// > writing too fast to count consistently (try again).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Renkei_Admin_V1_BackupDrillMarkRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func backupDrillMark<Result>(
+        request: GRPCCore.ClientRequest<Renkei_Admin_V1_BackupDrillMarkRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_BackupDrillMarkResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.backupDrillMark(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_BackupDrillMarkRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_BackupDrillMarkResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1322,6 +1547,45 @@ extension Renkei_Admin_V1_Admin.ClientProtocol {
             metadata: metadata
         )
         return try await self.backupStatus(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BackupDrillMark" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The live side of a backup drill (`renkei backup drill`): writes a drill
+    /// > sentinel (a random token and the time; node metadata, no personal data)
+    /// > as one change, then returns the change sequence of the state it counted
+    /// > and every hosted tenant's record counts in exactly that state. Like
+    /// > BackupNow it concerns the whole node, so any hosted acting_code may ask.
+    /// > FAILED_PRECONDITION: no vault configured; UNAVAILABLE: the node was
+    /// > writing too fast to count consistently (try again).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func backupDrillMark<Result>(
+        _ message: Renkei_Admin_V1_BackupDrillMarkRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_BackupDrillMarkResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Renkei_Admin_V1_BackupDrillMarkRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.backupDrillMark(
             request: request,
             options: options,
             onResponse: handleResponse

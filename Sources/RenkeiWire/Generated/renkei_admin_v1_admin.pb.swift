@@ -23,6 +23,11 @@
 // digits with their check digit, numbers 12 digits with theirs; a broken rule
 // is INVALID_ARGUMENT naming the field, never echoing the value.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -440,6 +445,62 @@ public nonisolated struct Renkei_Admin_V1_BackupStatusResponse: Sendable {
 
   /// Negative if there is no snapshot.
   public var lastSnapshotAgeSeconds: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_BackupDrillMarkRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var actingCode: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One tenant's record counts, as `renkei restore` prints them.
+public nonisolated struct Renkei_Admin_V1_DrillTenantCounts: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var code: String = String()
+
+  public var residents: UInt64 = 0
+
+  public var vaccinations: UInt64 = 0
+
+  public var receivedFiles: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_BackupDrillMarkResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The sentinel written: 16 random bytes, and its time (node clock).
+  public var sentinelToken: Data = Data()
+
+  public var sentinelUnixMillis: UInt64 = 0
+
+  /// The change that wrote the sentinel.
+  public var sentinelSeq: UInt64 = 0
+
+  /// The last change of the state the counts below were taken in
+  /// (>= sentinel_seq; greater if other writes committed in between).
+  public var countedSeq: UInt64 = 0
+
+  /// Every hosted tenant, by code.
+  public var tenants: [Renkei_Admin_V1_DrillTenantCounts] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1062,6 +1123,131 @@ nonisolated extension Renkei_Admin_V1_BackupStatusResponse: SwiftProtobuf.Messag
     if lhs.lastSnapshotID != rhs.lastSnapshotID {return false}
     if lhs.lastSnapshotCoversSeq != rhs.lastSnapshotCoversSeq {return false}
     if lhs.lastSnapshotAgeSeconds != rhs.lastSnapshotAgeSeconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_BackupDrillMarkRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BackupDrillMarkRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}acting_code\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.actingCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_BackupDrillMarkRequest, rhs: Renkei_Admin_V1_BackupDrillMarkRequest) -> Bool {
+    if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_DrillTenantCounts: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DrillTenantCounts"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}residents\0\u{1}vaccinations\0\u{3}received_files\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.residents) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.vaccinations) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.receivedFiles) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.code.isEmpty {
+      try visitor.visitSingularStringField(value: self.code, fieldNumber: 1)
+    }
+    if self.residents != 0 {
+      try visitor.visitSingularUInt64Field(value: self.residents, fieldNumber: 2)
+    }
+    if self.vaccinations != 0 {
+      try visitor.visitSingularUInt64Field(value: self.vaccinations, fieldNumber: 3)
+    }
+    if self.receivedFiles != 0 {
+      try visitor.visitSingularUInt64Field(value: self.receivedFiles, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_DrillTenantCounts, rhs: Renkei_Admin_V1_DrillTenantCounts) -> Bool {
+    if lhs.code != rhs.code {return false}
+    if lhs.residents != rhs.residents {return false}
+    if lhs.vaccinations != rhs.vaccinations {return false}
+    if lhs.receivedFiles != rhs.receivedFiles {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_BackupDrillMarkResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BackupDrillMarkResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}sentinel_token\0\u{3}sentinel_unix_millis\0\u{3}sentinel_seq\0\u{3}counted_seq\0\u{1}tenants\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.sentinelToken) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.sentinelUnixMillis) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.sentinelSeq) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.countedSeq) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.tenants) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sentinelToken.isEmpty {
+      try visitor.visitSingularBytesField(value: self.sentinelToken, fieldNumber: 1)
+    }
+    if self.sentinelUnixMillis != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sentinelUnixMillis, fieldNumber: 2)
+    }
+    if self.sentinelSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sentinelSeq, fieldNumber: 3)
+    }
+    if self.countedSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.countedSeq, fieldNumber: 4)
+    }
+    if !self.tenants.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tenants, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_BackupDrillMarkResponse, rhs: Renkei_Admin_V1_BackupDrillMarkResponse) -> Bool {
+    if lhs.sentinelToken != rhs.sentinelToken {return false}
+    if lhs.sentinelUnixMillis != rhs.sentinelUnixMillis {return false}
+    if lhs.sentinelSeq != rhs.sentinelSeq {return false}
+    if lhs.countedSeq != rhs.countedSeq {return false}
+    if lhs.tenants != rhs.tenants {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
