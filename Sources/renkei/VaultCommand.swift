@@ -55,8 +55,11 @@ struct VaultCommand: AsyncParsableCommand {
                 throw CLIFailure("dataDirectory: \(error.description)")
             }
             let server: VaultServer.Server
+            // Ends open Ship streams on graceful shutdown: a node keeps its
+            // stream open for good, which would otherwise hold the server.
+            let drain = ShipStreamDrain()
             do throws(VaultNetworkError) {
-                server = try VaultServer.make(config: vaultConfig, store: store, trust: trust, logger: logger)
+                server = try VaultServer.make(config: vaultConfig, store: store, trust: trust, logger: logger, drain: drain)
             } catch {
                 throw CLIFailure(error.description)
             }
@@ -77,7 +80,7 @@ struct VaultCommand: AsyncParsableCommand {
             ])
             let group = ServiceGroup(
                 services: [
-                    GRPCServerService(name: "vault API", server: server, logger: logger),
+                    VaultServerService(server: server, drain: drain, logger: logger),
                     VaultRetentionService(store: store, retention: retention,
                                           interval: .milliseconds(Int64(vaultConfig.retentionIntervalSeconds * 1000)), logger: logger),
                 ],
