@@ -5,8 +5,10 @@
 # PKI, signed directory, generated residents in embedded RocksDB), transfer
 # inquiries between municipalities through each one's operator view, the
 # addressing rules (a misaddressed number matches no one), moving in and out,
-# the audit logs verified, a plaintext scan, and the cluster stopped. Prints a
-# report and exits non-zero if any check fails.
+# the audit logs verified, disaster recovery (a sentinel written, the node
+# killed, its municipality restored from the vault), a plaintext scan (vault
+# included), and the cluster stopped. Prints a report and exits non-zero if
+# any check fails.
 #
 #   Ops/demo.sh [--residents N] [--keep]
 #
@@ -19,7 +21,7 @@ while (($#)); do
   case "$1" in
     --residents) RESIDENTS="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo: unknown argument $1 (try --help)" >&2; exit 64 ;;
   esac
 done
@@ -92,7 +94,40 @@ renkei audit show --node "$D/322016" --last 4 | sed 's/^/  /'
 CHECKS=$((CHECKS + 1))
 if grep -rqF -e "$IZUMO" -e "$HAMADA" -e "$MATSUE" "$D"/nodes/*/data/audit; then fail "a number is in an audit log"; else echo "  ok: no number in any audit log"; fi
 
-step "renkei cluster down (each node exits 0 after a graceful shutdown)"
+step "disaster recovery (issue 5): a sentinel written on 松江市's node, the node killed, 322016 restored from the vault"
+SENTINEL=$(renkei cluster sample --dir "$D" --code 322016 --count 3 | tail -1)
+expect 0 "sentinel: 転出 of a Matsue resident, through the running node" -- \
+  renkei resident mark-moved-out --node "$D/322016" --number "$SENTINEL" --to 322032 --on 2026-11-27
+# Wait until the vault has acknowledged every change of the node (async shipping).
+SHIPPED=0
+for _ in $(seq 1 240); do
+  STATUS=$(renkei backup status --node "$D/322016" --json 2>/dev/null || true)
+  LAST=$(sed -n 's/.*"lastChangeSeq" *: *\([0-9]*\).*/\1/p' <<< "$STATUS")
+  ACKED=$(sed -n 's/.*"lastAckedSeq" *: *\([0-9]*\).*/\1/p' <<< "$STATUS")
+  if [[ -n "$LAST" && -n "$ACKED" && "$LAST" -gt 0 && "$ACKED" -ge "$LAST" ]]; then SHIPPED=1; break; fi
+  sleep 0.5
+done
+renkei backup status --node "$D/322016" | sed 's/^/  /'
+CHECKS=$((CHECKS + 1))
+if ((SHIPPED)); then echo "  ok: the vault acknowledged change $ACKED"; else fail "the vault did not catch up within 120 s"; fi
+MATSUE_PID=$(cat "$D/nodes/matsue/node.pid")
+kill -9 "$MATSUE_PID"
+echo "  kill -9 $MATSUE_PID (the 322016 node)"
+expect 0 "restore 322016 from the vault with its recovery kit (new master key, every checksum verified)" -- \
+  renkei restore --vault "$D/vault" --code 322016 --to "$D/restored" --progress none \
+    --recovery-kit "$D/322016/recovery-kit.json" --passphrase-file "$D/322016/recovery-kit.passphrase"
+expect 0 "the sentinel in the restored store" -- \
+  renkei resident show --data "$D/restored" --code 322016 --number "$SENTINEL"
+CHECKS=$((CHECKS + 1))
+if grep -q "転出 *2026-11-27 to 322032" "$WORK/out"; then
+  echo "  ok: sentinel found after restore: $(grep "転出" "$WORK/out" | sed 's/  */ /g')"
+else
+  fail "the sentinel is not in the restored store"
+fi
+expect 0 "backup verify: every segment and snapshot file of the vault intact" -- \
+  renkei backup verify --vault-data "$D/vault-site/data"
+
+step "renkei cluster down (each node exits 0 after a graceful shutdown; the killed one says so)"
 renkei cluster down --dir "$D" | sed 's/^/  /'
 
 step "what 松江市 now holds for the person (offline, the node is stopped)"

@@ -111,8 +111,16 @@ public struct ClusterPlan: Sendable, Equatable {
                 directoryPath: "../../federation/directory.signed.json",
                 adminSocketPath: "admin.sock",
                 vault: vault.map { VaultSettings(host: $0.host, port: $0.port, serverName: $0.name,
-                                                 mode: $0.mode == "sync" ? .sync : .async) })
+                                                 mode: $0.mode == "sync" ? .sync : .async,
+                                                 reconnectDelaySecondsMax: Self.reconnectDelaySecondsMax) })
         }
+
+        /// The longest wait between attempts to reach an unreachable vault.
+        /// The vault of a local cluster is on loopback and comes back within
+        /// seconds of `cluster restart`; at the 30 s default the nodes could
+        /// idle that long after it is back (a demo or a fault test waits for
+        /// them), while retrying a loopback port every 5 s costs nothing.
+        public static let reconnectDelaySecondsMax: Double = 5
 
         /// What the CA is asked to issue: the node's codes, its IP and localhost.
         public var certificateNames: (dns: [String], ip: [String]) { (["localhost"], [spec.host]) }

@@ -346,6 +346,68 @@ public struct ClusterRuntime: Sendable {
         return (state.spec.nodes.map(\.name) + [state.spec.vault?.name].compactMap { $0 }).compactMap { reports[$0] }
     }
 
+    // MARK: restart
+
+    /// How `restart` went for one process.
+    public struct RestartReport: Sendable, Equatable {
+        /// The process's name.
+        public let name: String
+        /// How the previous process was stopped (`.notRunning` if it had ended, e.g. after a kill -9).
+        public let stopped: StopReport
+        /// The new process id.
+        public let pid: Int32
+    }
+
+    /// Starts the node or vault `name` of the cluster in `directory` again:
+    /// stops it first if it runs (SIGTERM, the grace period, SIGKILL), then
+    /// starts it under a new supervisor and waits until it serves (a node:
+    /// its health check; the vault: it accepts connections).
+    ///
+    /// For operators after a crash or maintenance (a node killed, the
+    /// vault's disk replaced), and for fault tests. The other processes are
+    /// left alone; the node's data directory is reopened as it is.
+    public func restart(directory: String, name: String,
+                        progress: @Sendable (String) -> Void = { _ in }) async throws(ClusterError) -> RestartReport {
+        var state = try ClusterState.load(directory: directory)
+        let plan = ClusterPlan(spec: state.spec, baseDirectory: directory)
+        guard let process = plan.process(named: name) else {
+            let names = plan.nodes.map(\.spec.name) + [plan.vault?.spec.name].compactMap { $0 }
+            throw ClusterError(.invalidSpec, "\(name) is neither a node nor the vault of the cluster in \(directory) (it has \(names.joined(separator: ", ")))")
+        }
+        let stopped: StopReport
+        if state.process(of: name) != nil {
+            stopped = await stop(plan: plan, state: &state) { $0 == name }.first { $0.name == name }
+                ?? StopReport(name: name, pid: 0, outcome: .notRunning(nil), seconds: 0)
+            try state.write(directory: directory)
+            if stopped.outcome == .stillRunning {
+                throw ClusterError(.stop, "\(process.command.rawValue) \(name) (pid \(stopped.pid)) is still running after SIGKILL; not started again")
+            }
+        } else {
+            stopped = StopReport(name: name, pid: 0, outcome: .notRunning(NodeProcesses.readExit(process)), seconds: 0)
+        }
+        let supervisor = try NodeProcesses.launch(executable: executable, process: process)
+        let pid = try await NodeProcesses.waitForPID(process, supervisor: supervisor)
+        state.processes.removeAll { $0.name == name }
+        state.processes.append(.init(name: name, pid: pid, supervisorPID: supervisor, startedAt: Date().ISO8601Format()))
+        try state.write(directory: directory)
+        progress("started \(process.command.rawValue) \(name) (pid \(pid)); log \(process.logPath)")
+        if let vault = plan.vault, vault.spec.name == name {
+            try await waitUntilListening(vault, pid: pid)
+            progress("vault \(name) is listening on \(vault.endpoint)")
+        } else if let node = plan.node(named: name) {
+            let configPath = node.configPath
+            do throws(ClusterError) {
+                _ = try await HealthProbe.waitUntilServing(
+                    configPath: configPath, code: node.spec.municipalities[0].code, timeout: timing.startTimeout,
+                    stillRunning: { NodeProcesses.isRunning(pid, nodeConfig: configPath) })
+            } catch {
+                throw ClusterError(.start, "node \(name): \(error.message); see \(node.logPath)")
+            }
+            progress("node \(name) is serving (renkei.v1.Health/Check over mutual TLS)")
+        }
+        return RestartReport(name: name, stopped: stopped, pid: pid)
+    }
+
     /// Waits until the vault accepts TCP connections on its port (its TLS
     /// and identity are checked by every node that connects).
     func waitUntilListening(_ vault: ClusterPlan.VaultPlan, pid: Int32) async throws(ClusterError) {

@@ -12,9 +12,10 @@ struct ClusterCommand: AsyncParsableCommand {
         ports and the municipalities each hosts. `cluster up` makes a throwaway federation CA, node \
         certificates, a signed directory and revocation list, loads generated (synthetic) residents \
         into each node and starts the nodes; DIR/CODE is that municipality's operator view \
-        (--node DIR/CODE). `cluster down` stops them; the data stays until --purge.
+        (--node DIR/CODE). `cluster down` stops them; the data stays until --purge. `cluster restart` \
+        starts one node or the vault again (after a crash, a kill -9 or maintenance).
         """,
-        subcommands: [Up.self, Down.self, Status.self, Sample.self, Supervise.self]
+        subcommands: [Up.self, Down.self, Status.self, Restart.self, Sample.self, Supervise.self]
     )
 
     struct Up: AsyncParsableCommand {
@@ -180,6 +181,50 @@ struct ClusterCommand: AsyncParsableCommand {
                     print(Table.render(header: ["NODE", "ENDPOINT", "CODES", "PID", "PROCESS", "HEALTH"], rows: table))
                 }
                 if !allServing { throw ExitCode.failure }
+            }
+        }
+    }
+
+    struct Restart: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start one node, or the vault, of the cluster again (stopping it first if it runs).",
+            discussion: """
+            NAME is a node's name or the vault's (see cluster status). A running process gets \
+            SIGTERM, the grace period, then SIGKILL; then a new one is started under its \
+            supervisor on the same configuration and data, and the command returns once it serves \
+            (a node answers its health check; the vault accepts connections). Use it after a node \
+            or the vault crashed or was killed, or after maintenance of the vault's disk. The other \
+            processes keep running. Exit 1 if it could not be stopped or did not start.
+            """)
+
+        @Option(help: ArgumentHelp("The cluster directory.", valueName: "dir"))
+        var dir: String
+        @Argument(help: ArgumentHelp("The node or vault to start again.", valueName: "name"))
+        var name: String
+        @Option(help: ArgumentHelp("Seconds to wait after SIGTERM before SIGKILL.", valueName: "seconds"))
+        var grace: Int = 15
+
+        func validate() throws {
+            guard (0...600).contains(grace) else { throw ValidationError("--grace must be between 0 and 600") }
+        }
+
+        func run() async throws {
+            try await reportingFailuresAsync {
+                CLILogging.bootstrap(level: .warning)
+                let base = absolutePath(dir)
+                try await cluster {
+                    let runtime = ClusterRuntime(executable: try ownExecutable(),
+                                                 timing: .init(stopGracePeriod: .seconds(grace)),
+                                                 logger: Logger(label: "renkei.cluster"))
+                    let report = try await runtime.restart(directory: base, name: name) { line in
+                        FileHandle.standardError.write(Data("cluster: \(line)\n".utf8))
+                    }
+                    if case .notRunning = report.stopped.outcome {
+                        print("\(name): \(report.stopped.summary); started (pid \(report.pid))")
+                    } else {
+                        print("\(name) (pid \(report.stopped.pid)): \(report.stopped.summary); started again (pid \(report.pid))")
+                    }
+                }
             }
         }
     }
