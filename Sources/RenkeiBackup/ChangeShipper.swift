@@ -426,6 +426,7 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
             let before = (s.reachable, s.unreachableSinceMs)
             s.reachable = true
             s.unreachableSinceMs = nil
+            s.lastError = nil
             s.lastAcked = max(s.lastAcked, max(status.lastSeq, status.latestSnapshotCoversSeq))
             s.vaultHasSnapshot = !status.latestSnapshotID.isEmpty
             if !status.latestSnapshotID.isEmpty, s.lastSnapshot == nil {

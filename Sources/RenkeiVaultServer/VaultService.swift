@@ -328,7 +328,7 @@ public struct VaultService: Renkei_Vault_V1_Vault.SimpleServiceProtocol {
         do {
             return try await NIOThreadPool.singleton.runIfActive { () throws -> R in try body(store) }
         } catch let error as VaultError {
-            let status = Self.status(for: error)
+            let status = Self.status(for: error, dataRoot: store.root)
             let level: Logger.Level = status.code == .internalError || status.code == .dataLoss ? .error : .notice
             logger.log(level: level, "\(rpc) failed", metadata: ["node": "\(node)", "code": "\(error.code.rawValue)", "reason": "\(error.message)"])
             throw status
@@ -339,9 +339,13 @@ public struct VaultService: Renkei_Vault_V1_Vault.SimpleServiceProtocol {
     }
 
     /// The status a store error is answered with; its message names the
-    /// node, sequence numbers and files, never payload bytes.
-    static func status(for error: VaultError) -> RPCError {
-        switch error.code {
+    /// node, sequence numbers and files, never payload bytes. Paths are
+    /// relative to the vault's data directory: a client learns nothing of
+    /// the vault machine's disk layout.
+    static func status(for storeError: VaultError, dataRoot: String) -> RPCError {
+        let root = dataRoot.hasSuffix("/") ? dataRoot : dataRoot + "/"
+        let error = VaultError(storeError.code, storeError.message.replacingOccurrences(of: root, with: ""), cause: storeError.cause)
+        return switch error.code {
         case .gap: RPCError(code: .failedPrecondition, message: error.message)
         case .diskFull: RPCError(code: .resourceExhausted,
                                  message: "the vault's disk is full; nothing of this request was stored — send it again later (\(error.message))")

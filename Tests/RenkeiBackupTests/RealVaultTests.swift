@@ -36,6 +36,8 @@ import Testing
             try await vault.start()
             let store = try vault.store
             try await eventually("caught up to \(last)") { shipper.status().lastAckedSeq == last }
+            // The outage's error is not reported once the vault is back.
+            #expect(shipper.status().vaultReachable && shipper.status().lastError == nil)
             let snapshot = try #require(try store.latestSnapshot(node: "node-a"))
             // No gap, no duplicate: exactly the sequence, once each.
             try expectContiguous(store, from: snapshot.coversSeq + 1, through: last)

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import GRPCCore
+import RenkeiVault
 @testable import RenkeiVaultServer
 
 @Suite struct VaultConfigTests {
@@ -52,5 +54,29 @@ import Testing
     @Test func missingFieldIsNamed() throws {
         let message = try #require(failure(#"{"dataDirectory": "d", "certificatePath": "c", "privateKeyPath": "k"}"#))
         #expect(message.contains("caCertificatePath"), "\(message)")
+    }
+}
+
+/// What a node hears of a store failure: the code, and paths relative to the
+/// vault's data directory, never where that directory is on the vault machine.
+@Suite struct VaultErrorStatusTests {
+    @Test func diskFullNamesTheFileRelativeToTheDataDirectory() {
+        let root = "/srv/renkei-vault/data"
+        let error = VaultError(.diskFull, "the vault's disk is full: writing \(root)/nodes/matsue/segments/.tmp-0001",
+                               cause: VaultSystemError(call: "write", errno: ENOSPC))
+        let status = VaultService.status(for: error, dataRoot: root)
+        #expect(status.code == .resourceExhausted)
+        #expect(status.message.contains("nodes/matsue/segments/.tmp-0001"), "\(status.message)")
+        #expect(!status.message.contains("/srv/renkei-vault"), "\(status.message)")
+    }
+
+    @Test func eachStoreErrorCodeHasItsStatus() {
+        let cases: [(VaultError.Code, RPCError.Code)] = [
+            (.gap, .failedPrecondition), (.diskFull, .resourceExhausted), (.limit, .resourceExhausted),
+            (.invalidName, .invalidArgument), (.notFound, .notFound), (.corrupt, .dataLoss), (.io, .internalError),
+        ]
+        for (code, expected) in cases {
+            #expect(VaultService.status(for: VaultError(code, "x"), dataRoot: "/d").code == expected, "\(code)")
+        }
     }
 }
