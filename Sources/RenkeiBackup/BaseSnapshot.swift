@@ -75,10 +75,25 @@ public struct BaseSnapshotter: Sendable {
 
     /// Stages a snapshot: a checkpoint of the database, copies of the key
     /// files and `node.json`, every file hashed. Blocking.
-    public func prepare(now: Date = Date()) throws(BackupError) -> BaseSnapshot {
+    ///
+    /// - Parameter discardingChangeLog: discard the whole change log (and
+    ///   compact it away) before the checkpoint. For a vault that holds no
+    ///   base yet, no entry up to now can ever be shipped usefully (the
+    ///   snapshot holds their effect), and without this the first snapshot
+    ///   of a loaded node carries every write twice: once in its tables,
+    ///   once in `__changelog` (measured: 259 MB for 130 MB of data).
+    public func prepare(now: Date = Date(), discardingChangeLog: Bool = false) throws(BackupError) -> BaseSnapshot {
         try removeStaging()
         let fm = FileManager.default
         let dbDir = stagingPath + "/db", keysDir = stagingPath + "/keys"
+        if discardingChangeLog {
+            do {
+                try database.discardChanges(through: database.lastChangeSequence)
+                try database.compactChangeLog()
+            } catch {
+                throw BackupError(.storage, "cannot discard the change log before the first base snapshot", cause: error)
+            }
+        }
         let coversSeq: UInt64
         do {
             try fm.createDirectory(atPath: keysDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -179,9 +194,12 @@ public struct BaseSnapshotter: Sendable {
 
     /// Prepares (off the cooperative pool), uploads, and removes the staging
     /// directory (also on failure).
-    public func take<T: ClientTransport>(to vault: Renkei_Vault_V1_Vault.Client<T>) async throws -> SnapshotResult {
+    /// - Parameter discardingChangeLog: see `prepare`; for a vault without a base.
+    public func take<T: ClientTransport>(to vault: Renkei_Vault_V1_Vault.Client<T>, discardingChangeLog: Bool = false) async throws -> SnapshotResult {
         let snapshotter = self
-        let snapshot = try await Self.offPool { () throws(BackupError) in try snapshotter.prepare() }
+        let snapshot = try await Self.offPool { () throws(BackupError) in
+            try snapshotter.prepare(discardingChangeLog: discardingChangeLog)
+        }
         let result: SnapshotResult
         do {
             result = try await upload(snapshot, to: vault)

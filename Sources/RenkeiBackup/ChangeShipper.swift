@@ -255,13 +255,15 @@ public final class ChangeShipper<Connector: VaultConnector>: Service, NodeBackup
     }
 
     private func takeSnapshot<T: ClientTransport>(_ vault: Renkei_Vault_V1_Vault.Client<T>) async throws {
-        let waiters = state.withLock { s in
+        let (waiters, vaultHasBase) = state.withLock { s in
             s.snapshotRequested = false
             defer { s.snapshotWaiters = [] }
-            return s.snapshotWaiters
+            return (s.snapshotWaiters, s.vaultHasSnapshot)
         }
         do {
-            let result = try await snapshotter.take(to: vault)
+            // Without a base in the vault the log up to now can never be
+            // shipped; the snapshot must not carry it either.
+            let result = try await snapshotter.take(to: vault, discardingChangeLog: !vaultHasBase)
             let woken = state.withLock { s in
                 s.lastSnapshot = result
                 s.lastSnapshotTimeMs = result.createdUnixMillis

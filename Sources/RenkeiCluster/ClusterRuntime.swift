@@ -215,15 +215,7 @@ public struct ClusterRuntime: Sendable {
                 progress("started node \(node.spec.name) (pid \(pid)) on \(node.endpoint); log \(node.logPath)")
             }
             for node in plan.nodes {
-                let pid = state.process(of: node.spec.name)!.pid
-                let configPath = node.configPath
-                do throws(ClusterError) {
-                    _ = try await HealthProbe.waitUntilServing(
-                        configPath: configPath, code: node.spec.municipalities[0].code, timeout: timing.startTimeout,
-                        stillRunning: { NodeProcesses.isRunning(pid, nodeConfig: configPath) })
-                } catch {
-                    throw ClusterError(.start, "node \(node.spec.name): \(error.message); see \(node.logPath)")
-                }
+                try await waitUntilServing(node, pid: state.process(of: node.spec.name)!.pid)
                 progress("node \(node.spec.name) is serving (renkei.v1.Health/Check over mutual TLS)")
             }
         } catch {
@@ -395,17 +387,23 @@ public struct ClusterRuntime: Sendable {
             try await waitUntilListening(vault, pid: pid)
             progress("vault \(name) is listening on \(vault.endpoint)")
         } else if let node = plan.node(named: name) {
-            let configPath = node.configPath
-            do throws(ClusterError) {
-                _ = try await HealthProbe.waitUntilServing(
-                    configPath: configPath, code: node.spec.municipalities[0].code, timeout: timing.startTimeout,
-                    stillRunning: { NodeProcesses.isRunning(pid, nodeConfig: configPath) })
-            } catch {
-                throw ClusterError(.start, "node \(name): \(error.message); see \(node.logPath)")
-            }
+            try await waitUntilServing(node, pid: pid)
             progress("node \(name) is serving (renkei.v1.Health/Check over mutual TLS)")
         }
         return RestartReport(name: name, stopped: stopped, pid: pid)
+    }
+
+    /// Waits until node process `pid` answers its health check over mutual
+    /// TLS; fails early if the process exits.
+    func waitUntilServing(_ node: ClusterPlan.NodePlan, pid: Int32) async throws(ClusterError) {
+        let configPath = node.configPath
+        do throws(ClusterError) {
+            _ = try await HealthProbe.waitUntilServing(
+                configPath: configPath, code: node.spec.municipalities[0].code, timeout: timing.startTimeout,
+                stillRunning: { NodeProcesses.isRunning(pid, nodeConfig: configPath) })
+        } catch {
+            throw ClusterError(.start, "node \(node.spec.name): \(error.message); see \(node.logPath)")
+        }
     }
 
     /// Waits until the vault accepts TCP connections on its port (its TLS

@@ -300,6 +300,16 @@ extension Database {
         return records
     }
 
+    /// Compacts the change log's column family, so discarded entries leave
+    /// its files (until then a checkpoint carries them, at full size).
+    /// Blocks while RocksDB rewrites the family's files; writes go on.
+    ///
+    /// - Throws: `StoreError` `.invalidArgument` without a change log.
+    public func compactChangeLog() throws(StoreError) {
+        let log = try requireChangeLog()
+        rocksdb_compact_range_cf(handle.raw, log.family.raw, nil, 0, nil, 0)
+    }
+
     /// Deletes every entry up to and including `seq` (those the vault has
     /// acknowledged), in one write that also records `seq` as discarded, so
     /// the numbering continues after it even across a reopen.

@@ -19,6 +19,17 @@ import Testing
                 try await eventually("first snapshot") { store.snapshotCount == 1 }
                 let snapshot = try #require(try store.latestSnapshot(node: "node-a"))
                 #expect(snapshot.coversSeq == before)
+                // The first base does not carry the writes twice: its change
+                // log is empty, and the numbering goes on after `before`.
+                let copy = node.root + "/first-base-copy"
+                try FileManager.default.copyItem(atPath: vault.fixture.vaultData + "/nodes/node-a/snapshots/\(snapshot.id)/files/db",
+                                                 toPath: copy)
+                do {
+                    let base = try Database.open(path: copy, options: DatabaseOptions(createIfMissing: false, changeLog: true))
+                    #expect(base.firstRetainedChangeSequence == nil)
+                    #expect(base.lastChangeSequence == before)
+                    #expect(base.changeLogBytes == 0)
+                }
                 let last = try node.write(50, from: 20)
                 try await eventually("shipped through \(last)") { store.lastSeq == last && shipper.status().lastAckedSeq == last }
                 try expectContiguous(store, from: snapshot.coversSeq + 1, through: last)

@@ -155,6 +155,35 @@ extension StoreTests {
             }
         }
 
+        /// A checkpoint after discarding and compacting the log holds the data
+        /// once: the log's files no longer carry the discarded entries.
+        @Test func compactingTheDiscardedLogShrinksACheckpoint() throws {
+            func bytes(under path: String) -> Int {
+                let files = FileManager.default.enumerator(atPath: path)?.compactMap { $0 as? String } ?? []
+                return files.reduce(0) { sum, name in
+                    sum + ((try? FileManager.default.attributesOfItem(atPath: path + "/" + name)[.size] as? Int) ?? 0)
+                }
+            }
+            try withTemporaryDirectory { dir in
+                let db = try openLoggedDatabase(in: dir)
+                // Incompressible values: 2,000 × 1 KiB, logged once more in the change log.
+                var generator = SystemRandomNumberGenerator()
+                for i in 0..<2_000 {
+                    let value = (0..<1_024).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                    try db.put(b("k\(i)"), value, in: db.defaultColumnFamily, sync: false)
+                }
+                let withLog = dir.path + "/with-log", compacted = dir.path + "/compacted"
+                _ = try db.createCheckpoint(at: withLog)
+                try db.discardChanges(through: db.lastChangeSequence)
+                try db.compactChangeLog()
+                #expect(try db.createCheckpoint(at: compacted) == 2_000)
+                let before = bytes(under: withLog), after = bytes(under: compacted)
+                #expect(before > 3_800_000, "\(before) bytes with the log")
+                #expect(after < 3 * before / 4, "\(after) bytes after compacting vs \(before) with the log")
+                #expect(try db.get(b("k1999"), in: db.defaultColumnFamily)?.count == 1_024)
+            }
+        }
+
         @Test func discardKeepsNumberingAndShrinksTheGauge() throws {
             try withTemporaryDirectory { dir in
                 do {
