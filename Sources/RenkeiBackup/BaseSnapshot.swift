@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import GRPCCore
 import NIOPosix
 import RenkeiStore
@@ -239,29 +240,32 @@ public struct BaseSnapshotter: Sendable {
 
 /// Reads one staged file in pieces; used from NIO's thread pool, one call
 /// at a time (the upload awaits each piece before asking for the next).
-final class ChunkReader: @unchecked Sendable {
-    // @unchecked: wraps a FileHandle (not Sendable) that only the upload's
-    // request producer uses, strictly one call after the other.
-    private let handle: FileHandle
+final class ChunkReader: Sendable {
+    // FileHandle is not Sendable; the lock makes handing the reader to the
+    // thread pool safe (the upload never reads two pieces at once anyway).
+    private let handle: Mutex<FileHandle>
     private let path: String
 
     init(path: String) throws(BackupError) {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
+        guard let opened = FileHandle(forReadingAtPath: path) else {
             throw BackupError(.storage, "cannot read \(path) for the snapshot")
         }
-        self.handle = handle
+        self.handle = Mutex(opened)
         self.path = path
     }
 
     func next(_ maxBytes: Int) throws(BackupError) -> Data {
-        do {
-            return try handle.read(upToCount: maxBytes) ?? Data()
-        } catch {
-            throw BackupError(.storage, "cannot read \(path) for the snapshot", cause: error.asSendable)
+        let path = path
+        return try handle.withLock { h throws(BackupError) -> Data in
+            do {
+                return try h.read(upToCount: maxBytes) ?? Data()
+            } catch {
+                throw BackupError(.storage, "cannot read \(path) for the snapshot", cause: error.asSendable)
+            }
         }
     }
 
-    func close() { try? handle.close() }
+    func close() { handle.withLock { try? $0.close() } }
 }
 
 /// An error as something Sendable to keep as a cause (its description only).
