@@ -4,23 +4,6 @@ import RenkeiCore
 import RenkeiPKI
 import Synchronization
 
-/// Identifies one version of a file cheaply: a new file written and renamed
-/// into place (or edited in place) changes at least one of these.
-struct FileStamp: Equatable, Sendable {
-    let device: UInt64
-    let inode: UInt64
-    let size: Int64
-    let modifiedNanoseconds: Int64
-
-    /// The stamp of `path`, or nil if it cannot be stat'ed.
-    static func of(_ path: String) -> FileStamp? {
-        var s = stat()
-        guard stat(path, &s) == 0 else { return nil }
-        return FileStamp(device: UInt64(s.st_dev), inode: UInt64(s.st_ino), size: Int64(s.st_size),
-                         modifiedNanoseconds: Int64(s.st_mtim.tv_sec) * 1_000_000_000 + Int64(s.st_mtim.tv_nsec))
-    }
-}
-
 /// The federation material a running node uses, reloaded without a restart
 /// when its file changes: the revocation list (what the provider checks
 /// client certificates against) and the signed directory (where the
@@ -34,17 +17,15 @@ struct FileStamp: Equatable, Sendable {
 public final class TrustSource: Sendable {
     /// The federation CA.
     public let trust: FederationTrust
-    private let revocationListPath: String?
+    private let revocations: RevocationListReloader?
     private let directoryPath: String
     private let logger: Logger
     private let state: Mutex<State>
 
     private struct State {
-        var revocations: Loaded<RevocationList>?
         var directory: Loaded<Directory>?
-        /// The stamp (nil: the file was missing) of a file version that was
-        /// refused, so each version is tried and logged once.
-        var refusedRevocations: FileStamp??
+        /// The stamp (nil: the file was missing) of a directory version that
+        /// was refused, so each version is tried and logged once.
         var refusedDirectory: FileStamp??
         var refusals = 0
     }
@@ -60,15 +41,16 @@ public final class TrustSource: Sendable {
     public init(config: NodeConfig, logger: Logger, now: Date = Date()) throws(PeerError) {
         let loaded = try PeerTrust.load(config, now: now)
         trust = loaded.trust
-        revocationListPath = config.revocationListPath
+        revocations = config.revocationListPath.flatMap { path in
+            loaded.revocationList.map { RevocationListReloader(path: path, ca: loaded.trust, initial: $0, logger: logger) }
+        }
         directoryPath = config.directoryPath
         self.logger = logger
-        let stamp = config.revocationListPath.flatMap(FileStamp.of)
-        state = Mutex(State(revocations: loaded.revocationList.map { Loaded(value: $0, stamp: stamp) }))
+        state = Mutex(State())
     }
 
     /// How many new file versions were refused since start.
-    public var refusals: Int { state.withLock { $0.refusals } }
+    public var refusals: Int { state.withLock { $0.refusals } + (revocations?.refusals ?? 0) }
 
     /// The verifier for the current revocation list.
     public func verifier(now: Date = Date()) -> PeerVerifier {
@@ -77,23 +59,7 @@ public final class TrustSource: Sendable {
 
     /// The current revocation list, reloaded if its file changed.
     public func revocationList(now: Date = Date()) -> RevocationList? {
-        guard let path = revocationListPath else { return nil }
-        let stamp = FileStamp.of(path)
-        return state.withLock { state -> RevocationList? in
-            if let current = state.revocations, current.stamp == stamp { return current.value }
-            if let refused = state.refusedRevocations, refused == stamp { return state.revocations?.value }
-            do throws(PKIError) {
-                let list = try RevocationList.load(contentsOf: path, ca: trust, now: now)
-                state.revocations = Loaded(value: list, stamp: stamp)
-                logger.notice("revocation list reloaded", metadata: ["entries": "\(list.entries.count)", "issued-at": "\(list.issuedAt)"])
-                return list
-            } catch {
-                state.refusedRevocations = .some(stamp)
-                state.refusals += 1
-                logger.error("new revocation list refused; keeping the previous one", metadata: ["reason": "\(error.message)"])
-                return state.revocations?.value
-            }
-        }
+        revocations?.current(now: now)
     }
 
     /// The current signed directory: reloaded if its file changed; a refused
