@@ -73,6 +73,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Operator accounts (scrypt passwords, RFC 6238 TOTP), roles and
+        // their permission matrix, sessions with idle and absolute expiry.
+        .target(
+            name: "RenkeiAccess",
+            dependencies: [
+                "RenkeiCore", "RenkeiCrypto",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         // The node's encrypted, tenant-partitioned record store.
         .target(
             name: "RenkeiTenantStore",
@@ -223,6 +233,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RenkeiSynthTests", dependencies: ["RenkeiSynth"]),
+        .testTarget(
+            name: "RenkeiAccessTests",
+            dependencies: [
+                "RenkeiAccess", "RenkeiCrypto",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(
             name: "RenkeiTenantStoreTests",
             dependencies: ["RenkeiTenantStore", "RenkeiSynth", "RenkeiStore"]
