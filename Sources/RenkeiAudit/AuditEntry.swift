@@ -21,6 +21,10 @@ public struct AuditEntry: Sendable, Equatable {
     public let outcome: AuditOutcome
     public let peerCertificateSHA256: String?
     public let detail: String?
+    /// The operator account's login, if an operator acted.
+    public let actor: String?
+    /// The operator's terminal, if known.
+    public let terminal: String?
     /// HMAC-SHA256(audit key, previous entry's mac ‖ canonical bytes), hex.
     public let mac: String
 
@@ -28,12 +32,13 @@ public struct AuditEntry: Sendable, Equatable {
         self.init(seq: seq, time: time, event: record.event, requestID: record.requestID,
                   requesterCode: record.requesterCode?.rawValue, targetCode: record.targetCode?.rawValue,
                   numberIndex: record.numberIndex, outcome: record.outcome,
-                  peerCertificateSHA256: record.peerCertificateSHA256, detail: record.detail, mac: mac)
+                  peerCertificateSHA256: record.peerCertificateSHA256, detail: record.detail,
+                  actor: record.actor, terminal: record.terminal, mac: mac)
     }
 
     init(seq: UInt64, time: String, event: AuditEvent, requestID: String?, requesterCode: String?,
          targetCode: String?, numberIndex: String?, outcome: AuditOutcome, peerCertificateSHA256: String?,
-         detail: String?, mac: String) {
+         detail: String?, actor: String? = nil, terminal: String? = nil, mac: String) {
         self.seq = seq
         self.time = time
         self.event = event
@@ -44,19 +49,26 @@ public struct AuditEntry: Sendable, Equatable {
         self.outcome = outcome
         self.peerCertificateSHA256 = peerCertificateSHA256
         self.detail = detail
+        self.actor = actor
+        self.terminal = terminal
         self.mac = mac
     }
 
     func with(mac: String) -> AuditEntry {
         AuditEntry(seq: seq, time: time, event: event, requestID: requestID, requesterCode: requesterCode,
                    targetCode: targetCode, numberIndex: numberIndex, outcome: outcome,
-                   peerCertificateSHA256: peerCertificateSHA256, detail: detail, mac: mac)
+                   peerCertificateSHA256: peerCertificateSHA256, detail: detail, actor: actor, terminal: terminal,
+                   mac: mac)
     }
 
     // MARK: Canonical form
 
     /// The bytes the MAC covers: a domain label, then every field in a fixed
     /// order, each as 0x00 (absent) or 0x01 ‖ UInt32 big-endian length ‖ UTF-8.
+    /// `actor` and `terminal` come last, and only when at least one of them is
+    /// present: an entry without both gives exactly the bytes of the format
+    /// before they existed, so logs written then still verify. Removing them
+    /// from an entry that has them changes the bytes, so the MAC breaks.
     /// The tenant code is included too, so an entry cannot be replayed in
     /// another tenant's log even where the chain would otherwise line up.
     public func canonicalBytes(code: String) -> [UInt8] {
@@ -81,6 +93,10 @@ public struct AuditEntry: Sendable, Equatable {
         field(outcome.rawValue)
         field(peerCertificateSHA256)
         field(detail)
+        if actor != nil || terminal != nil {
+            field(actor)
+            field(terminal)
+        }
         return out
     }
 
@@ -100,6 +116,8 @@ public struct AuditEntry: Sendable, Equatable {
         add("outcome", outcome.rawValue)
         add("peerCertificateSHA256", peerCertificateSHA256)
         add("detail", detail)
+        add("actor", actor)
+        add("terminal", terminal)
         add("mac", mac)
         out += "}\n"
         return Array(out.utf8)
@@ -123,7 +141,8 @@ public struct AuditEntry: Sendable, Equatable {
                                requestID: wire.requestID, requesterCode: wire.requesterCode,
                                targetCode: wire.targetCode, numberIndex: wire.numberIndex,
                                outcome: AuditOutcome(rawValue: wire.outcome),
-                               peerCertificateSHA256: wire.peerCertificateSHA256, detail: wire.detail, mac: wire.mac)
+                               peerCertificateSHA256: wire.peerCertificateSHA256, detail: wire.detail,
+                               actor: wire.actor, terminal: wire.terminal, mac: wire.mac)
         do throws(AuditError) {
             try AuditFields.check(entry)
         } catch {
@@ -146,10 +165,13 @@ private struct WireEntry: Decodable {
     let outcome: String
     let peerCertificateSHA256: String?
     let detail: String?
+    let actor: String?
+    let terminal: String?
     let mac: String
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case seq, time, event, requestID, requesterCode, targetCode, numberIndex, outcome, peerCertificateSHA256, detail, mac
+        case seq, time, event, requestID, requesterCode, targetCode, numberIndex, outcome, peerCertificateSHA256, detail
+        case actor, terminal, mac
     }
 
     struct AnyKey: CodingKey {
@@ -176,6 +198,8 @@ private struct WireEntry: Decodable {
         outcome = try c.decode(String.self, forKey: .outcome)
         peerCertificateSHA256 = try c.decodeIfPresent(String.self, forKey: .peerCertificateSHA256)
         detail = try c.decodeIfPresent(String.self, forKey: .detail)
+        actor = try c.decodeIfPresent(String.self, forKey: .actor)
+        terminal = try c.decodeIfPresent(String.self, forKey: .terminal)
         mac = try c.decode(String.self, forKey: .mac)
     }
 }

@@ -18,6 +18,44 @@ public struct AuditEvent: RawRepresentable, Hashable, Sendable, Codable, CustomS
     /// A resident was marked as moved out (転出).
     public static let movedOutMarked = AuditEvent(rawValue: "moved-out-marked")
 
+    // Operator events (issue 6).
+    /// An operator logged in.
+    public static let login = AuditEvent(rawValue: "login")
+    /// A login was refused (unknown account, wrong password or code, disabled, dormant, or locked out).
+    public static let loginFailed = AuditEvent(rawValue: "login-failed")
+    /// An operator logged out.
+    public static let logout = AuditEvent(rawValue: "logout")
+    /// A session ended by its idle or absolute limit.
+    public static let sessionExpired = AuditEvent(rawValue: "session-expired")
+    /// Records were imported from a resident-register file.
+    public static let recordsImported = AuditEvent(rawValue: "records-imported")
+    /// Records were exported.
+    public static let recordsExported = AuditEvent(rawValue: "records-exported")
+    /// An operator viewed a resident's record.
+    public static let residentViewed = AuditEvent(rawValue: "resident-viewed")
+    /// A resident's record was deleted.
+    public static let residentDeleted = AuditEvent(rawValue: "resident-deleted")
+    /// A tenant (municipality) was deleted and its keys shredded.
+    public static let tenantDeleted = AuditEvent(rawValue: "tenant-deleted")
+    /// An operator account was created.
+    public static let accountAdded = AuditEvent(rawValue: "account-added")
+    /// An operator account was disabled.
+    public static let accountDisabled = AuditEvent(rawValue: "account-disabled")
+    /// The periodic review of accounts was produced.
+    public static let accountsReviewed = AuditEvent(rawValue: "accounts-reviewed")
+    /// An audit log export was produced for auditors.
+    public static let auditExported = AuditEvent(rawValue: "audit-exported")
+    /// An operator requested a backup.
+    public static let backupRequested = AuditEvent(rawValue: "backup-requested")
+    /// A restore was performed.
+    public static let restorePerformed = AuditEvent(rawValue: "restore-performed")
+    /// An export sealed for removable media was written.
+    public static let mediaExported = AuditEvent(rawValue: "media-exported")
+    /// An operator reported a removable-media export as erased.
+    public static let mediaErased = AuditEvent(rawValue: "media-erased")
+    /// An operation was refused because the account's role does not allow it.
+    public static let permissionDenied = AuditEvent(rawValue: "permission-denied")
+
     public var description: String { rawValue }
 
     public init(from decoder: any Decoder) throws {
@@ -59,6 +97,10 @@ public struct AuditOutcome: RawRepresentable, Hashable, Sendable, Codable, Custo
     public static let alreadyMarked = AuditOutcome(rawValue: "already-marked")
     /// The subject (e.g. a resident) does not exist here.
     public static let notFound = AuditOutcome(rawValue: "not-found")
+    /// The operation succeeded (operator operations with no more specific outcome).
+    public static let ok = AuditOutcome(rawValue: "ok")
+    /// The operation was refused: not allowed for this account, or a login was refused.
+    public static let denied = AuditOutcome(rawValue: "denied")
 
     public var description: String { rawValue }
 

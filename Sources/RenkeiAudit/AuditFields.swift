@@ -39,8 +39,27 @@ enum AuditFields {
                 previous = byte
             }
         }
+        if let actor = e.actor {
+            guard !actor.isEmpty, actor.utf8.count <= AuditLimits.actorBytes else {
+                throw invalid("actor", "must be 1-\(AuditLimits.actorBytes) characters")
+            }
+            guard actor.utf8.allSatisfy({ isDigit($0) || isLower($0) || $0 == dot || $0 == underscore || $0 == hyphen }) else {
+                throw invalid("actor", "may contain only a-z, 0-9, '.', '_' and '-'")
+            }
+        }
+        if let terminal = e.terminal {
+            guard !terminal.isEmpty, terminal.utf8.count <= AuditLimits.terminalBytes else {
+                throw invalid("terminal", "must be 1-\(AuditLimits.terminalBytes) characters")
+            }
+            guard terminal.utf8.allSatisfy({ isAlnum($0) || $0 == dot || $0 == underscore || $0 == colon || $0 == hyphen }) else {
+                throw invalid("terminal", "may contain only A-Z, a-z, 0-9, '.', '_', ':' and '-'")
+            }
+        }
         try hexDigest(e.mac, "mac")
     }
+
+    private static let dot = UInt8(ascii: "."), underscore = UInt8(ascii: "_")
+    private static let colon = UInt8(ascii: ":"), hyphen = UInt8(ascii: "-")
 
     static func hexDigest(_ value: String, _ name: String) throws(AuditError) {
         guard value.utf8.count == AuditLimits.hexDigestCharacters, value.utf8.allSatisfy(isLowerHex) else {
@@ -52,7 +71,7 @@ enum AuditFields {
         guard !value.isEmpty, value.utf8.count <= AuditLimits.tokenBytes else {
             throw invalid(name, "must be 1-\(AuditLimits.tokenBytes) bytes")
         }
-        guard value.utf8.allSatisfy({ isDigit($0) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == UInt8(ascii: "-") }) else {
+        guard value.utf8.allSatisfy({ isDigit($0) || isLower($0) || $0 == hyphen }) else {
             throw invalid(name, "may contain only a-z, 0-9 and '-'")
         }
     }
@@ -62,6 +81,7 @@ enum AuditFields {
     }
 
     static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+    static func isLower(_ b: UInt8) -> Bool { b >= 0x61 && b <= 0x7A }
     static func isLowerHex(_ b: UInt8) -> Bool { isDigit(b) || (b >= 0x61 && b <= 0x66) }
     static func isAlnum(_ b: UInt8) -> Bool { isDigit(b) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) }
 }

@@ -21,11 +21,17 @@ public struct AuditRecord: Sendable, Equatable {
     public var peerCertificateSHA256: String?
     /// Short context, at most 200 UTF-8 bytes, no control characters, no personal data.
     public var detail: String?
+    /// Who acted: the operator account's login, 1-32 of `a-z 0-9 . _ -`.
+    /// Nil for what the node does on its own (answering a peer, replication).
+    public var actor: String?
+    /// From where: the operator's terminal name, 1-64 of `A-Z a-z 0-9 . _ : -`.
+    public var terminal: String?
 
     public init(
         event: AuditEvent, outcome: AuditOutcome, requestID: String? = nil,
         requesterCode: MunicipalityCode? = nil, targetCode: MunicipalityCode? = nil,
-        numberIndex: String? = nil, peerCertificateSHA256: String? = nil, detail: String? = nil
+        numberIndex: String? = nil, peerCertificateSHA256: String? = nil, detail: String? = nil,
+        actor: String? = nil, terminal: String? = nil
     ) {
         self.event = event
         self.outcome = outcome
@@ -35,6 +41,8 @@ public struct AuditRecord: Sendable, Equatable {
         self.numberIndex = numberIndex
         self.peerCertificateSHA256 = peerCertificateSHA256
         self.detail = detail
+        self.actor = actor
+        self.terminal = terminal
     }
 }
 
@@ -48,6 +56,8 @@ public enum AuditLimits {
     public static let hexDigestCharacters = 64
     public static let detailBytes = 200
     public static let tokenBytes = 40
+    public static let actorBytes = 32
+    public static let terminalBytes = 64
     /// Longest line (JSON and newline) a valid entry can produce, with room to spare.
     public static let maxLineBytes = 2048
 }

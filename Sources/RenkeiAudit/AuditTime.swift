@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 
 /// Entry timestamps: ISO 8601 in UTC with milliseconds, from the system's
 /// real-time clock, formatted without Foundation's formatters (a fixed,
@@ -38,5 +39,25 @@ enum AuditTime {
             }
         }
         return true
+    }
+}
+
+extension AuditTime {
+    /// The instant a well-formed entry time names; nil if `s` is not one.
+    static func date(_ s: String) -> Date? {
+        guard isWellFormed(s) else { return nil }
+        let b = Array(s.utf8)
+        func number(_ from: Int, _ count: Int) -> Int {
+            b[from..<(from + count)].reduce(0) { $0 * 10 + Int($1 - 0x30) }
+        }
+        var parts = tm()
+        parts.tm_year = Int32(number(0, 4) - 1900)
+        parts.tm_mon = Int32(number(5, 2) - 1)
+        parts.tm_mday = Int32(number(8, 2))
+        parts.tm_hour = Int32(number(11, 2))
+        parts.tm_min = Int32(number(14, 2))
+        parts.tm_sec = Int32(number(17, 2))
+        let seconds = timegm(&parts)
+        return Date(timeIntervalSince1970: Double(seconds) + Double(number(20, 3)) / 1000)
     }
 }

@@ -65,6 +65,31 @@ public enum AuditVerifier {
     public static func verify(
         path: String, code: MunicipalityCode, key: SymmetricKey, keepingLast keep: Int = 0
     ) throws(AuditError) -> AuditReport {
+        var kept: [AuditEntry] = []
+        let result = try walk(path: path, code: code, key: key) { entry throws(AuditError) in
+            guard keep > 0 else { return }
+            kept.append(entry)
+            if kept.count > keep { kept.removeFirst() }
+        }
+        return AuditReport(path: path, code: code, verifiedEntries: result.verifiedEntries, lastEntries: kept,
+                           problem: result.problem, notes: result.notes)
+    }
+
+    /// What `walk` found.
+    struct Walk {
+        let verifiedEntries: Int
+        let problem: AuditProblem?
+        let notes: [String]
+    }
+
+    /// The verification itself, shared by `verify` and `AuditLogs.export`:
+    /// checks the whole log and hands each entry that verified, in order, to
+    /// `visit` (nothing after the first problem). An error thrown by `visit`
+    /// ends the walk and is rethrown.
+    static func walk(
+        path: String, code: MunicipalityCode, key: SymmetricKey,
+        visit: (AuditEntry) throws(AuditError) -> Void
+    ) throws(AuditError) -> Walk {
         let codeText = code.rawValue
         var headRead: AuditHead.Read?
         var headMalformed = false
@@ -81,7 +106,7 @@ public enum AuditVerifier {
             // A deleted log whose head file remains is the extreme case of
             // entries removed from the end.
             guard error.code == .notFound, let headRead else { throw error }
-            return AuditReport(path: path, code: code, verifiedEntries: 0, lastEntries: [], problem: AuditProblem(
+            return Walk(verifiedEntries: 0, problem: AuditProblem(
                 entry: 1, line: 1, reason: headRead.authentic ? .truncated : .headMismatch,
                 message: "the log file is missing, but its head file records \(headRead.head.seq) entries: the log was deleted"),
                 notes: [])
@@ -104,10 +129,9 @@ public enum AuditVerifier {
         var expected: UInt64 = 1
         var previousMac = genesis
         var macs: [[UInt8]] = []   // macs[i] is entry i+1's
-        var kept: [AuditEntry] = []
 
-        func report(_ problem: AuditProblem?) -> AuditReport {
-            AuditReport(path: path, code: code, verifiedEntries: macs.count, lastEntries: kept, problem: problem, notes: notes)
+        func report(_ problem: AuditProblem?) -> Walk {
+            Walk(verifiedEntries: macs.count, problem: problem, notes: notes)
         }
 
         for (index, entry) in parsed.enumerated() {
@@ -143,10 +167,7 @@ public enum AuditVerifier {
             macs.append(mac)
             previousMac = mac
             expected += 1
-            if keep > 0 {
-                kept.append(entry)
-                if kept.count > keep { kept.removeFirst() }
-            }
+            try visit(entry)
         }
 
         // The end: compare with the head file.

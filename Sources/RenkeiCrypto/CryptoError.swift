@@ -30,6 +30,10 @@ public struct CryptoError: Error, CustomStringConvertible, Sendable {
         case recoveryKitRejected
         /// A recovery kit file is not a recovery kit this code can read.
         case recoveryKitMalformed
+        /// Refused to create a file (e.g. a media export) because something is already at its path.
+        case fileExists
+        /// A media export did not open: wrong passphrase, not a media file, or altered, reordered, cut short or extended.
+        case mediaRejected
         /// A system call failed, or the crypto library failed unexpectedly.
         case io
     }
