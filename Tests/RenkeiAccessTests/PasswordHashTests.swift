@@ -55,4 +55,12 @@ import Testing
         let huge = PasswordHash(costLog2: 40, blockSize: 8, parallelism: 1, salt: hash.salt, hash: hash.hash)
         #expect(!huge.matches(goodPassword))
     }
+
+    /// The production cost (2^15, 32 MiB) must be within what the scrypt
+    /// implementation allows. One evaluation only: in a debug build it takes
+    /// about a second.
+    @Test func defaultCostWorks() throws {
+        let hash = try PasswordHash.make(password: goodPassword)
+        #expect(hash.costLog2 == 15 && hash.hash.count == 32)
+    }
 }
