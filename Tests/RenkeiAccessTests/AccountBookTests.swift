@@ -343,3 +343,15 @@ import Testing
         return false
     }
 }
+
+@Suite struct AccessKeyTests {
+    @Test func derivedPerMasterKeyAndDistinctFromTheAuditKey() throws {
+        let key = try MasterKey.fromHex(String(repeating: "ab", count: 32))
+        let same = try MasterKey.fromHex(String(repeating: "ab", count: 32))
+        let bytes: (MasterKey) -> [UInt8] = { $0.accessKey().withUnsafeBytes { Array($0) } }
+        #expect(bytes(key).count == 32)
+        #expect(bytes(key) == bytes(same))
+        #expect(bytes(key) != bytes(.generate()))
+        #expect(bytes(key) != key.auditKey(for: "").withUnsafeBytes { Array($0) })
+    }
+}

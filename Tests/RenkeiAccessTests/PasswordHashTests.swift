@@ -18,8 +18,8 @@ import Testing
 
     @Test func normalisesUnicode() throws {
         // "が" precomposed vs decomposed (か + combining dakuten).
-        let hash = try PasswordHash.make(password: "パスワードがながいです", costLog2: 4)
-        #expect(hash.matches("パスワードか\u{3099}ながいです"))
+        let hash = try PasswordHash.make(password: "パスワードがとてもながいです", costLog2: 4)
+        #expect(hash.matches("パスワードか\u{3099}とてもながいです"))
     }
 
     @Test func lengthRules() throws {
@@ -54,5 +54,13 @@ import Testing
         let hash = try PasswordHash.make(password: goodPassword, costLog2: 4)
         let huge = PasswordHash(costLog2: 40, blockSize: 8, parallelism: 1, salt: hash.salt, hash: hash.hash)
         #expect(!huge.matches(goodPassword))
+    }
+
+    /// The production cost (2^15, 32 MiB) must be within what the scrypt
+    /// implementation allows. One evaluation only: in a debug build it takes
+    /// about a second.
+    @Test func defaultCostWorks() throws {
+        let hash = try PasswordHash.make(password: goodPassword)
+        #expect(hash.costLog2 == 15 && hash.hash.count == 32)
     }
 }
