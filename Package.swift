@@ -6,7 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "renkei", targets: ["renkei"]),
-        .library(name: "RenkeiKit", targets: ["RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiPKI", "RenkeiWire", "RenkeiPeer", "RenkeiCluster", "RenkeiVault", "RenkeiVaultServer"]),
+        .library(name: "RenkeiKit", targets: ["RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiPKI", "RenkeiWire", "RenkeiPeer", "RenkeiCluster", "RenkeiVault", "RenkeiVaultServer", "RenkeiAccess"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "RenkeiTenantStore",
             dependencies: [
-                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiAudit",
+                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiAudit", "RenkeiAccess",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -116,7 +116,7 @@ let package = Package(
         .target(
             name: "RenkeiPeer",
             dependencies: [
-                "RenkeiCore", "RenkeiPKI", "RenkeiTenantStore", "RenkeiWire", "RenkeiAudit", "RenkeiBackup",
+                "RenkeiCore", "RenkeiPKI", "RenkeiTenantStore", "RenkeiWire", "RenkeiAudit", "RenkeiBackup", "RenkeiAccess", "RenkeiImport", "RenkeiCSV", "RenkeiCrypto",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -136,7 +136,7 @@ let package = Package(
             name: "RenkeiCluster",
             dependencies: [
                 "RenkeiBackup", "RenkeiCore", "RenkeiCrypto", "RenkeiPKI", "RenkeiPeer", "RenkeiRestore", "RenkeiSynth", "RenkeiTenantStore",
-                "RenkeiVaultServer", "RenkeiWire",
+                "RenkeiVaultServer", "RenkeiWire", "RenkeiAccess",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
@@ -206,8 +206,10 @@ let package = Package(
         .executableTarget(
             name: "renkei",
             dependencies: [
-                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI", "RenkeiPeer", "RenkeiWire", "RenkeiAudit", "RenkeiCluster", "RenkeiVault", "RenkeiVaultServer", "RenkeiRestore", "RenkeiBackup",
+                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI", "RenkeiPeer", "RenkeiWire", "RenkeiAudit", "RenkeiCluster", "RenkeiVault", "RenkeiVaultServer", "RenkeiRestore", "RenkeiBackup", "RenkeiAccess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -255,7 +257,7 @@ let package = Package(
         .testTarget(
             name: "RenkeiPeerTests",
             dependencies: [
-                "RenkeiPeer", "RenkeiCore", "RenkeiPKI", "RenkeiTenantStore", "RenkeiWire", "RenkeiSynth", "RenkeiAudit", "RenkeiCrypto",
+                "RenkeiPeer", "RenkeiCore", "RenkeiPKI", "RenkeiTenantStore", "RenkeiWire", "RenkeiSynth", "RenkeiAudit", "RenkeiCrypto", "RenkeiAccess",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

@@ -218,7 +218,12 @@ public final class AuditLog: Sendable {
     ///   so; the next append or open brings the head up to date.
     @discardableResult
     public func append(_ record: AuditRecord) throws(AuditError) -> AuditEntry {
-        try state.withLock { s throws(AuditError) -> AuditEntry in
+        var record = record
+        if record.actor == nil, record.terminal == nil, let who = AuditOperator.current {
+            record.actor = who.login
+            record.terminal = who.terminal
+        }
+        return try state.withLock { s throws(AuditError) -> AuditEntry in
             let seq = s.lastSeq + 1
             let draft = AuditEntry(seq: seq, time: AuditTime.now(), record: record, mac: String(repeating: "0", count: 64))
             try AuditFields.check(draft)

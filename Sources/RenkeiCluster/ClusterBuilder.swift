@@ -1,4 +1,5 @@
 import Foundation
+import RenkeiAccess
 import Logging
 import RenkeiCore
 import RenkeiCrypto
@@ -206,6 +207,7 @@ public struct ClusterBuilder: Sendable {
                 throw ClusterError(.setup, "node \(node.spec.name): cannot add tenant \(municipality.code): \(error.description)")
             }
             try exportRecoveryKit(store: store, code: code)
+            try createDemoAccount(store: store, code: code)
             let generator = PopulationGenerator(spec: PopulationSpec(
                 municipality: code, count: municipality.residents, seed: plan.spec.seed))
             let batchSize = 1_000
@@ -276,6 +278,39 @@ public struct ClusterBuilder: Sendable {
             throw error
         } catch {
             throw ClusterError(.setup, "cannot write the recovery kit of \(code) to \(view.directory)", cause: SendableText("\(error)"))
+        }
+    }
+
+    // MARK: Demo operator accounts
+
+    /// Adds `op-CODE`, an operator account holding every role, and writes its
+    /// password and TOTP secret to `D/CODE/demo-credentials.json` (0600) so
+    /// the CLI logs in by itself on a throwaway cluster.
+    ///
+    /// Demo only, like the recovery-kit passphrase beside it: one account
+    /// with all roles is not least privilege, and a real operator keeps the
+    /// password in their head and the secret in an authenticator. The cheap
+    /// scrypt cost matches the demo kits'.
+    func createDemoAccount(store: NodeStore, code: MunicipalityCode) throws(ClusterError) {
+        guard let view = plan.views.first(where: { $0.code == code.rawValue }) else { return }
+        var generator = SystemRandomNumberGenerator()
+        let password = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
+        var policy = AccountPolicy()
+        policy.passwordCostLog2 = recoveryKitParameters.costLog2
+        do {
+            let account = try store.openAccountBook(policy: policy).add(
+                NewAccount(login: "op-\(code.rawValue)", code: code.rawValue, roles: Set(Role.allCases),
+                           people: ["Demo Operator"], terminals: [], password: password), now: Date())
+            try makeDirectory(view.directory)
+            try DemoCredentials(login: account.login, password: password,
+                                totpSecretHex: account.totpSecret.map { String(format: "%02x", $0) }.joined(),
+                                terminal: "demo-terminal").save(viewDirectory: view.directory)
+        } catch let error as AccessError {
+            throw ClusterError(.setup, "cannot add the demo operator account of \(code): \(error.message)")
+        } catch let error as ClusterError {
+            throw error
+        } catch {
+            throw ClusterError(.setup, "cannot write the demo credentials of \(code) to \(view.directory)", cause: SendableText("\(error)"))
         }
     }
 

@@ -7,7 +7,8 @@ import RenkeiTenantStore
 import RenkeiWire
 import ServiceLifecycle
 
-/// The node's admin endpoint: `renkei.admin.v1.Admin` on a unix socket in
+/// The node's admin endpoint: `renkei.admin.v1.Admin`, `Access` and
+/// `Records` on a unix socket in
 /// the data directory, never on the network. Only the node's own operating
 /// system account can connect: the socket is made 0600 and lives in the data
 /// directory, which `renkei init` creates 0700 (ADR 0005).
@@ -18,7 +19,7 @@ public enum AdminServer {
     /// The server for `config`. A socket file left by a node that crashed is
     /// removed first: RocksDB's lock on the data directory already guarantees
     /// that no other node process uses it.
-    public static func make(config: NodeConfig, store: NodeStore, trust: TrustSource, logger: Logger,
+    public static func make(config: NodeConfig, store: NodeStore, gate: AccessGate, trust: TrustSource, logger: Logger,
                             backup: (any NodeBackup)? = nil) throws(PeerError) -> Server {
         let path = config.adminSocket
         guard path.utf8.count < 108 else {
@@ -38,7 +39,9 @@ public enum AdminServer {
                 c.compression.enabledAlgorithms = .none
             })
         return GRPCServer(transport: transport, services: [
-            AdminService(store: store, config: config, trust: trust, logger: logger, backup: backup),
+            AdminService(gate: gate, store: store, config: config, trust: trust, logger: logger, backup: backup),
+            AccessService(gate: gate, logger: logger),
+            RecordsService(gate: gate, store: store, config: config, logger: logger),
         ])
     }
 }
@@ -87,6 +90,15 @@ public enum AdminClient {
         socket path: String,
         _ body: @Sendable (Renkei_Admin_V1_Admin.Client<HTTP2ClientTransport.Posix>) async throws -> T
     ) async throws(PeerError) -> T {
+        try await withConnection(socket: path) { try await body(Renkei_Admin_V1_Admin.Client(wrapping: $0)) }
+    }
+
+    /// Runs `body` with a gRPC client on the admin socket at `path`, for any
+    /// of its services. An RPCError becomes a PeerError with the node's message.
+    public static func withConnection<T: Sendable>(
+        socket path: String,
+        _ body: @Sendable (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> T
+    ) async throws(PeerError) -> T {
         guard FileManager.default.fileExists(atPath: path) else {
             throw PeerError(.connection, "no node is running here: there is no admin socket at \(path) (start it with renkei node --config FILE)")
         }
@@ -99,7 +111,7 @@ public enum AdminClient {
         }
         do {
             return try await withGRPCClient(transport: transport) { client in
-                try await body(Renkei_Admin_V1_Admin.Client(wrapping: client))
+                try await body(client)
             }
         } catch let error as RPCError {
             let code: PeerError.Code = switch error.code {
@@ -109,6 +121,8 @@ public enum AdminClient {
             default: .rpc
             }
             throw PeerError(code, error.message, cause: error)
+        } catch let error as PeerError {
+            throw error
         } catch {
             throw PeerError(.connection, "the call to the node's admin socket \(path) failed", cause: SendableDescription(error))
         }

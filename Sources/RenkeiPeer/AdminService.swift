@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import Logging
+import RenkeiAccess
 import RenkeiAudit
 import RenkeiBackup
 import RenkeiCore
@@ -8,10 +9,13 @@ import RenkeiTenantStore
 import RenkeiWire
 
 /// `renkei.admin.v1.Admin`: operator commands carried out by the running
-/// node, on the admin socket only. Every call acts as one hosted
-/// municipality (`acting_code`) and touches only that tenant; what it does is
-/// recorded in that tenant's audit log, never with the number itself.
+/// node, on the admin socket only. Every call carries a session; the
+/// `AccessGate` checks that its account belongs to the acting municipality
+/// and that its roles allow the call. The call touches only that tenant, and
+/// what it does is recorded in that tenant's audit log with the account and
+/// terminal (`AuditOperator`), never with the number itself.
 public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
+    let gate: AccessGate
     let store: NodeStore
     let transferIn: TransferIn
     let bulkTransferIn: BulkTransferIn
@@ -19,7 +23,8 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
     /// The node's backup shipper; nil without a vault.
     let backup: (any NodeBackup)?
 
-    public init(store: NodeStore, config: NodeConfig, trust: TrustSource, logger: Logger, backup: (any NodeBackup)? = nil) {
+    public init(gate: AccessGate, store: NodeStore, config: NodeConfig, trust: TrustSource, logger: Logger, backup: (any NodeBackup)? = nil) {
+        self.gate = gate
         self.store = store
         self.backup = backup
         self.transferIn = TransferIn(store: store, config: config, trust: trust, logger: logger)
@@ -40,15 +45,14 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
         case .transferIn, .certificate: request.purpose
         case .UNRECOGNIZED: throw RPCError(code: .invalidArgument, message: "purpose: is not a known purpose")
         }
-        guard store.hosts(acting) else {
-            throw RPCError(code: .permissionDenied, message: "acting_code: this node does not host municipality \(acting)")
-        }
-        let result: TransferInResult
-        do throws(PeerError) {
-            result = try await transferIn.run(TransferInquiry(requester: acting, target: target, number: number,
-                                                              purpose: purpose, consentReference: consent))
-        } catch {
-            throw Self.rpcError(error)
+        let session = try gate.authorize(session: request.session, acting: request.actingCode, .inquireTransfer)
+        let inquiry = TransferInquiry(requester: acting, target: target, number: number, purpose: purpose, consentReference: consent)
+        let result: TransferInResult = try await AuditOperator.$current.withValue(AuditOperator(session)) {
+            do throws(PeerError) {
+                return try await transferIn.run(inquiry)
+            } catch {
+                throw Self.rpcError(error)
+            }
         }
         if result.stored != nil { try await awaitVault("the received file") }
         var answer = Renkei_Admin_V1_InquireTransferResponse()
@@ -78,14 +82,14 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
                 throw RPCError(code: .invalidArgument, message: "moved_out_on: \(error.message)")
             }
         }
-        guard store.hosts(acting) else {
-            throw RPCError(code: .permissionDenied, message: "acting_code: this node does not host municipality \(acting)")
-        }
-        let result: MoveOutResult
-        do throws(PeerError) {
-            result = try MoveOut.mark(store: store, code: acting, number: number, to: destination, on: date)
-        } catch {
-            throw Self.rpcError(error)
+        let session = try gate.authorize(session: request.session, acting: request.actingCode, .markMovedOut)
+        let store = self.store
+        let result: MoveOutResult = try AuditOperator.$current.withValue(AuditOperator(session)) {
+            do throws(PeerError) {
+                return try MoveOut.mark(store: store, code: acting, number: number, to: destination, on: date)
+            } catch {
+                throw Self.rpcError(error)
+            }
         }
         try await awaitVault("the move-out")
         var answer = Renkei_Admin_V1_MarkMovedOutResponse()
@@ -119,6 +123,7 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
                     throw RPCError(code: .invalidArgument, message: "acting_code: must be the same in every message")
                 }
             } else {
+                _ = try gate.authorize(session: message.session, acting: message.actingCode, .inquireBulk)
                 first = message
             }
             guard rows.count + message.rows.count <= BulkRowRules.maxRowsPerRun else {
@@ -145,9 +150,8 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
         guard head.batchSize <= 1000, head.streamsPerProvider <= 8, head.attempts <= 10 else {
             throw RPCError(code: .invalidArgument, message: "batch_size, streams_per_provider, attempts: at most 1000, 8 and 10")
         }
-        guard store.hosts(acting) else {
-            throw RPCError(code: .permissionDenied, message: "acting_code: this node does not host municipality \(acting)")
-        }
+        // Checked again: the session may have ended while the rows came in.
+        let session = try gate.authorize(session: head.session, acting: head.actingCode, .inquireBulk)
         let defaults = BulkTransferInOptions()
         let options = BulkTransferInOptions(
             client: BulkInquiryOptions(batchSize: head.batchSize == 0 ? defaults.client.batchSize : Int(head.batchSize),
@@ -160,6 +164,8 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
         let total = UInt64(rows.count)
         let run = bulkTransferIn
         let runRows = rows
+        // Child tasks inherit the operator, so the run's audit entries name them.
+        try await AuditOperator.$current.withValue(AuditOperator(session)) {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 defer { sink.finish() }
@@ -206,6 +212,7 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
             }
             try await group.waitForAll()
         }
+        }
         try await awaitVault("the received files")
     }
 
@@ -224,27 +231,26 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
         }
     }
 
-    private func requireBackup(_ actingCode: String) throws -> any NodeBackup {
-        let acting = try field { () throws(BrokenRule) in try InquiryRules.code(actingCode, field: "acting_code") }
-        guard store.hosts(acting) else {
-            throw RPCError(code: .permissionDenied, message: "acting_code: this node does not host municipality \(acting)")
-        }
+    private func requireBackup(_ session: String, _ actingCode: String, _ operation: RenkeiAccess.Operation) throws -> (Session, any NodeBackup) {
+        let caller = try gate.authorize(session: session, acting: actingCode, operation)
         guard let backup else {
             throw RPCError(code: .failedPrecondition, message: "this node has no vault configured (the vault section of its configuration)")
         }
-        return backup
+        return (caller, backup)
     }
 
     public func backupNow(
         request: Renkei_Admin_V1_BackupNowRequest, context: ServerContext
     ) async throws -> Renkei_Admin_V1_BackupNowResponse {
-        let backup = try requireBackup(request.actingCode)
+        let (session, backup) = try requireBackup(request.session, request.actingCode, .backup)
         let result: SnapshotResult
         do {
             result = try await backup.backupNow()
         } catch {
+            try gate.record(session, .backupRequested, .error, detail: "snapshot")
             throw RPCError(code: .unavailable, message: "the base snapshot did not reach the vault: \(error)")
         }
+        try gate.record(session, .backupRequested, .ok, detail: "snapshot covers-seq=\(result.coversSeq)")
         var answer = Renkei_Admin_V1_BackupNowResponse()
         answer.snapshotID = result.id
         answer.coversSeq = result.coversSeq
@@ -258,7 +264,7 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
     public func backupStatus(
         request: Renkei_Admin_V1_BackupStatusRequest, context: ServerContext
     ) async throws -> Renkei_Admin_V1_BackupStatusResponse {
-        let s = try requireBackup(request.actingCode).status()
+        let s = try requireBackup(request.session, request.actingCode, .backupStatus).1.status()
         var answer = Renkei_Admin_V1_BackupStatusResponse()
         answer.mode = s.mode.rawValue
         answer.vault = s.vault
@@ -287,7 +293,7 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
     public func backupDrillMark(
         request: Renkei_Admin_V1_BackupDrillMarkRequest, context: ServerContext
     ) async throws -> Renkei_Admin_V1_BackupDrillMarkResponse {
-        _ = try requireBackup(request.actingCode)
+        let (session, _) = try requireBackup(request.session, request.actingCode, .backup)
         let sentinel = DrillSentinel.random(unixMillis: UInt64(max(0, Date().timeIntervalSince1970 * 1000)))
         let mark: DrillMark
         do throws(NodeError) {
@@ -295,6 +301,7 @@ public struct AdminService: Renkei_Admin_V1_Admin.SimpleServiceProtocol {
         } catch {
             throw RPCError(code: error.code == .conflict ? .unavailable : .internalError, message: "drill mark: \(error.message)")
         }
+        try gate.record(session, .backupRequested, .ok, detail: "drill-mark sentinel-seq=\(mark.sentinelSeq)")
         logger.notice("backup drill: sentinel written", metadata: [
             "acting": "\(request.actingCode)", "sentinel-seq": "\(mark.sentinelSeq)", "counted-seq": "\(mark.countedSeq)",
             "tenants": "\(mark.tenants.map { "\($0.code):\($0.counts.residents)/\($0.counts.vaccinations)/\($0.counts.receivedFiles)" }.joined(separator: ","))",

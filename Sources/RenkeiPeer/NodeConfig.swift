@@ -28,6 +28,8 @@ public struct NodeConfig: Sendable, Codable, Equatable {
     public var limits: Limits
     /// Continuous backup to a vault; nil: the node keeps no remote backup.
     public var vault: VaultSettings?
+    /// Operator accounts and sessions; defaults if absent.
+    public var access: AccessSettings
 
     /// Limits of the peer API.
     public struct Limits: Sendable, Codable, Equatable {
@@ -83,7 +85,7 @@ public struct NodeConfig: Sendable, Codable, Equatable {
     public init(dataDirectory: String, listenHost: String = "127.0.0.1", listenPort: Int = 7443,
                 certificatePath: String, privateKeyPath: String, caCertificatePath: String,
                 revocationListPath: String? = nil, directoryPath: String, adminSocketPath: String? = nil,
-                limits: Limits = Limits(), vault: VaultSettings? = nil) {
+                limits: Limits = Limits(), vault: VaultSettings? = nil, access: AccessSettings = AccessSettings()) {
         self.dataDirectory = dataDirectory
         self.listenHost = listenHost
         self.listenPort = listenPort
@@ -95,6 +97,7 @@ public struct NodeConfig: Sendable, Codable, Equatable {
         self.adminSocketPath = adminSocketPath
         self.limits = limits
         self.vault = vault
+        self.access = access
     }
 
     /// Where the admin socket is: `adminSocketPath`, else `<dataDirectory>/admin.sock`.
@@ -102,7 +105,7 @@ public struct NodeConfig: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case dataDirectory, listenHost, listenPort, certificatePath, privateKeyPath
-        case caCertificatePath, revocationListPath, directoryPath, adminSocketPath, limits, vault
+        case caCertificatePath, revocationListPath, directoryPath, adminSocketPath, limits, vault, access
     }
 
     public init(from decoder: any Decoder) throws {
@@ -118,6 +121,7 @@ public struct NodeConfig: Sendable, Codable, Equatable {
         adminSocketPath = try c.decodeIfPresent(String.self, forKey: .adminSocketPath)
         limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? Limits()
         vault = try c.decodeIfPresent(VaultSettings.self, forKey: .vault)
+        access = try c.decodeIfPresent(AccessSettings.self, forKey: .access) ?? AccessSettings()
     }
 
     /// Reads the configuration at `path`, resolving relative paths against its directory.
@@ -141,6 +145,9 @@ public struct NodeConfig: Sendable, Codable, Equatable {
               config.limits.bulkStreamsPerRequester > 0, config.limits.bulkItemsPerSecondPerRequester > 0,
               config.limits.bulkWorkers > 0 else {
             throw PeerError(.configuration, "\(path): limits must be positive")
+        }
+        if let broken = config.access.brokenRule() {
+            throw PeerError(.configuration, "\(path): \(broken)")
         }
         if let vault = config.vault {
             do throws(BackupError) {

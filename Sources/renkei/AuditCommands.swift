@@ -5,6 +5,7 @@ import RenkeiCore
 import RenkeiCrypto
 import RenkeiPeer
 import RenkeiTenantStore
+import RenkeiWire
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,7 +16,7 @@ struct AuditCommand: ParsableCommand {
         DATA/audit/CODE.head. These commands read only those files and the master key, never \
         the database, so they work while a node process runs.
         """,
-        subcommands: [Verify.self, Show.self]
+        subcommands: [Verify.self, Show.self, Export.self]
     )
 
     struct Verify: ParsableCommand {
@@ -82,14 +83,14 @@ struct AuditCommand: ParsableCommand {
                 let code = resolved.code!
                 let report = try resolved.verify(code, keepingLast: last ?? Int.max)
                 let rows = report.lastEntries.map { e in
-                    [String(e.seq), e.time, e.event.rawValue, e.outcome.rawValue,
+                    [String(e.seq), e.time, e.event.rawValue, e.outcome.rawValue, e.actor ?? "-", e.terminal ?? "-",
                      e.requesterCode ?? "-", e.targetCode ?? "-", e.requestID ?? "-",
                      e.numberIndex.map { String($0.prefix(12)) + "…" } ?? "-",
                      e.peerCertificateSHA256.map { String($0.prefix(12)) + "…" } ?? "-",
                      e.detail ?? ""]
                 }
                 if !rows.isEmpty {
-                    print(Table.render(header: ["seq", "time (UTC)", "event", "outcome", "requester", "target",
+                    print(Table.render(header: ["seq", "time (UTC)", "event", "outcome", "operator", "terminal", "requester", "target",
                                                 "request id", "number index", "peer cert", "detail"], rows: rows))
                 }
                 for note in report.notes { print("note: \(note)") }
@@ -98,6 +99,117 @@ struct AuditCommand: ParsableCommand {
                     throw CLIFailure("\(code): \(problem)")
                 }
                 print("chain: intact, \(entries(report.verifiedEntries))")
+            }
+        }
+    }
+}
+
+extension AuditCommand {
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Export a municipality's operation log between two times as CSV, for auditors.",
+            discussion: """
+            Columns: seq, time (UTC), event, outcome, actor (operator account), terminal, requester \
+            and target codes, number index (a blind index, never the number), request id, peer \
+            certificate, detail. The whole log is verified while it is read; a broken chain is \
+            reported (exit code 1) after the entries before the break are written.
+
+            With --node DIR the running node exports it for a logged-in auditor, and records the \
+            export. With --data DIR --code CODE the files are read here with the master key.
+            --from and --to are YYYY-MM-DD (midnight UTC) or full ISO 8601 times; --to is exclusive.
+            """)
+
+        @Option(help: ArgumentHelp("The operator view of the running node (auditor session).", valueName: "dir"))
+        var node: String?
+        @Option(help: ArgumentHelp("Instead of --node: the node data directory.", valueName: "dir"))
+        var data: String?
+        @Option(help: "With --data: the municipality.")
+        var code: String?
+        @Option(help: "First time included (UTC).")
+        var from: String?
+        @Option(help: "First time no longer included (UTC).")
+        var to: String?
+        @Option(help: ArgumentHelp("Output CSV file, or - for standard output.", valueName: "file"))
+        var out: String
+
+        func validate() throws {
+            switch (node, data, code) {
+            case (.some, nil, nil), (nil, .some, .some): break
+            case (.some, _, _): throw ArgumentParser.ValidationError("--node: give either --node, or --data with --code, not both")
+            case (nil, .some, nil): throw ArgumentParser.ValidationError("--code: --data needs --code")
+            default: throw ArgumentParser.ValidationError("--node: say where: --node DIR, or --data DIR --code CODE")
+            }
+        }
+
+        static func time(_ text: String?, option: String) throws -> Date? {
+            guard let text else { return nil }
+            let full = ISO8601DateFormatter()
+            full.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            let plain = ISO8601DateFormatter()
+            let day = ISO8601DateFormatter()
+            day.formatOptions = [.withFullDate]
+            guard let date = full.date(from: text) ?? plain.date(from: text) ?? day.date(from: text) else {
+                throw CLIFailure("\(option): \(text) is not YYYY-MM-DD or an ISO 8601 time", exitCode: .validationFailure)
+            }
+            return date
+        }
+
+        func run() async throws {
+            try await reportingFailuresAsync {
+                let fromDate = try Self.time(from, option: "--from")
+                let toDate = try Self.time(to, option: "--to")
+                let csv: [UInt8], count: UInt64, problem: String?
+                if let node {
+                    let target = try ViewTarget(node)
+                    var request = Renkei_Admin_V1_AuditExportRequest()
+                    request.actingCode = target.acting.rawValue
+                    request.fromUnixMillis = fromDate.map { UInt64(max(0, $0.timeIntervalSince1970 * 1000)) } ?? 0
+                    request.toUnixMillis = toDate.map { UInt64(max(0, $0.timeIntervalSince1970 * 1000)) } ?? 0
+                    let sent = request
+                    (csv, count, problem) = try await target.call { client, token in
+                        var call = sent
+                        call.session = token
+                        return try await Renkei_Admin_V1_Records.Client(wrapping: client).auditExport(call) { response in
+                            var bytes: [UInt8] = [], entries: UInt64 = 0, broken: String?
+                            for try await chunk in response.messages {
+                                if chunk.entries > 0 || !chunk.problem.isEmpty || bytes.isEmpty {
+                                    entries = max(entries, chunk.entries)
+                                    if !chunk.verified && !chunk.problem.isEmpty { broken = chunk.problem }
+                                }
+                                bytes += chunk.data
+                            }
+                            return (bytes, entries, broken)
+                        }
+                    }
+                } else {
+                    let municipality = try municipalityCode(code!)
+                    let key: MasterKey
+                    do throws(NodeError) {
+                        key = try NodeStore.loadMasterKey(NodeDirectory(data!), source: environmentMasterKey())
+                    } catch {
+                        throw CLIFailure(error.description)
+                    }
+                    do throws(AuditError) {
+                        let export = try AuditLogs.export(directory: NodeDirectory(data!).auditDirectory, code: municipality, masterKey: key,
+                                                          from: fromDate, to: toDate)
+                        (csv, count, problem) = (export.csv(), UInt64(export.entries.count), export.problem.map { "\($0)" })
+                    } catch {
+                        throw CLIFailure(error.description)
+                    }
+                }
+                if out == "-" {
+                    FileHandle.standardOutput.write(Data(csv))
+                } else {
+                    do {
+                        try SecureFile.writeAtomically(csv, toPath: out)
+                    } catch {
+                        throw CLIFailure("--out: cannot write \(out): \(error)")
+                    }
+                    print("exported \(count) operation-log entries to \(out)")
+                }
+                if let problem {
+                    throw CLIFailure("the log does not verify: \(problem); entries before the break were exported")
+                }
             }
         }
     }

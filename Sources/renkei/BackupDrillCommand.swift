@@ -84,7 +84,12 @@ struct BackupDrillCommand: AsyncParsableCommand {
             let sentMark = markRequest
             let mark: Renkei_Admin_V1_BackupDrillMarkResponse
             do throws(PeerError) {
-                mark = try await AdminClient.withAdmin(socket: config.adminSocket) { try await $0.backupDrillMark(sentMark) }
+                mark = try await withOperatorSession(view: nodeView, socket: config.adminSocket) { token throws(PeerError) in
+                    var call = sentMark
+                    call.session = token
+                    let signed = call
+                    return try await AdminClient.withAdmin(socket: config.adminSocket) { try await $0.backupDrillMark(signed) }
+                }
             } catch {
                 throw CLIFailure("drill mark on the node: \(error.description)")
             }
@@ -99,7 +104,7 @@ struct BackupDrillCommand: AsyncParsableCommand {
             let keys = try readKeys(codes: liveTenants.keys.sorted(), nodeView: nodeView)
 
             // 2. Wait for the vault.
-            try await waitForVault(seq: live.countedSeq, socket: config.adminSocket, acting: acting.rawValue)
+            try await waitForVault(seq: live.countedSeq, socket: config.adminSocket, acting: acting.rawValue, view: nodeView)
 
             // 3. Restore through exactly that change.
             let source = try remoteSource(view)
@@ -170,7 +175,7 @@ struct BackupDrillCommand: AsyncParsableCommand {
     // MARK: Steps
 
     /// Polls the node's backup status until the vault acknowledged `seq`.
-    private func waitForVault(seq: UInt64, socket: String, acting: String) async throws {
+    private func waitForVault(seq: UInt64, socket: String, acting: String, view: String) async throws {
         var request = Renkei_Admin_V1_BackupStatusRequest()
         request.actingCode = acting
         let sent = request
@@ -178,7 +183,12 @@ struct BackupDrillCommand: AsyncParsableCommand {
         while true {
             let status: Renkei_Admin_V1_BackupStatusResponse
             do throws(PeerError) {
-                status = try await AdminClient.withAdmin(socket: socket) { try await $0.backupStatus(sent) }
+                status = try await withOperatorSession(view: view, socket: socket) { token throws(PeerError) in
+                    var call = sent
+                    call.session = token
+                    let signed = call
+                    return try await AdminClient.withAdmin(socket: socket) { try await $0.backupStatus(signed) }
+                }
             } catch {
                 throw CLIFailure("backup status of the node: \(error.description)")
             }

@@ -35,9 +35,14 @@ struct BackupNowCommand: AsyncParsableCommand {
             let sent = request
             let response: Renkei_Admin_V1_BackupNowResponse
             do throws(PeerError) {
-                response = try await AdminClient.withAdmin(socket: config.adminSocket) { try await $0.backupNow(sent) }
+                response = try await withOperatorSession(view: node, socket: config.adminSocket) { token throws(PeerError) in
+                    var call = sent
+                    call.session = token
+                    let signed = call
+                    return try await AdminClient.withAdmin(socket: config.adminSocket) { try await $0.backupNow(signed) }
+                }
             } catch {
-                throw CLIFailure(error.description)
+                throw CLIFailure(error)
             }
             print("snapshot \(response.snapshotID) committed: covers change \(response.coversSeq), "
                   + "\(response.files) files, \(response.sentFiles) sent (\(response.sentBytes) bytes), "
@@ -73,9 +78,14 @@ struct BackupStatusCommand: AsyncParsableCommand {
             let sent = request
             let r: Renkei_Admin_V1_BackupStatusResponse
             do throws(PeerError) {
-                r = try await AdminClient.withAdmin(socket: config.adminSocket) { try await $0.backupStatus(sent) }
+                r = try await withOperatorSession(view: node, socket: config.adminSocket) { token throws(PeerError) in
+                    var call = sent
+                    call.session = token
+                    let signed = call
+                    return try await AdminClient.withAdmin(socket: config.adminSocket) { try await $0.backupStatus(signed) }
+                }
             } catch {
-                throw CLIFailure(error.description)
+                throw CLIFailure(error)
             }
             let status = BackupStatus(
                 mode: VaultSettings.Mode(rawValue: r.mode) ?? .async, vault: r.vault, vaultReachable: r.vaultReachable,

@@ -7,6 +7,7 @@ import RenkeiImport
 import RenkeiStore
 import RenkeiSynth
 import RenkeiTenantStore
+import RenkeiPeer
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RenkeiCluster
+import RenkeiPeer
 
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

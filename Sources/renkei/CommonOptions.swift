@@ -104,3 +104,44 @@ extension ParsableCommand {
         }
     }
 }
+
+/// Options of a command that works on a running node through an operator
+/// view (`--node DIR`, with the operator's login session) or on a stopped
+/// node's data directory (`--data DIR`, needing the master key).
+struct NodeOrViewOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The operator view of a running node (a directory with operator.json); acts as its municipality with your login session.",
+                               valueName: "dir"))
+    var node: String?
+
+    @Option(name: .long, help: ArgumentHelp("Instead of --node: the data directory of a stopped node.", valueName: "dir"))
+    var data: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "With --data: the node master key file, if not DATA/master.key. RENKEI_MASTER_KEY (64 hex characters) takes precedence.",
+        valueName: "path"))
+    var masterKeyFile: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .warning
+
+    /// Exactly one of --node and --data; `code` (the command's --code) goes with --data only.
+    func check(code: String?) throws {
+        switch (node, data) {
+        case (.some, nil):
+            if code != nil { throw ValidationError("--code: with --node the view names the municipality; leave --code out") }
+        case (nil, .some):
+            if code == nil { throw ValidationError("--code: --data needs --code, the municipality") }
+        case (.some, .some): throw ValidationError("--node: give either --node or --data, not both")
+        case (nil, nil): throw ValidationError("--node: say where: --node DIR (a running node), or --data DIR --code CODE (a stopped node)")
+        }
+    }
+
+    /// The same options as `NodeOptions`, for the offline path.
+    var offline: NodeOptions {
+        var options = NodeOptions()
+        options.data = data ?? ""
+        options.masterKeyFile = masterKeyFile
+        options.logLevel = logLevel
+        return options
+    }
+}

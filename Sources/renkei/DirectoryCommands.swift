@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RenkeiCore
 import RenkeiPKI
+import RenkeiPeer
 
 struct DirectoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

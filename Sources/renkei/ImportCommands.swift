@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import RenkeiCSV
+import RenkeiPeer
+import RenkeiWire
 import RenkeiImport
 import RenkeiTenantStore
 
@@ -14,14 +16,18 @@ struct ImportCommand: ParsableCommand {
         stored and the bad rows are listed by line, field and rule (exit code 2). A good file is \
         stored in atomic batches, each acknowledged only after the write-ahead log is synced. \
         Re-importing the same file changes nothing. Formats: Ops/csv-formats.md.
+
+        With --node DIR the running node imports it for a logged-in clerk (`renkei login`): the file \
+        is streamed over the admin socket, held in memory on the node (never on its disk) and \
+        recorded in the operation log. With --data DIR --code CODE a stopped node's store is opened here.
         """,
         subcommands: [Residents.self, Vaccinations.self]
     )
 
     struct Shared: ParsableArguments {
-        @OptionGroup var node: NodeOptions
-        @Option(help: "The municipality (tenant) to import into.")
-        var code: String
+        @OptionGroup var place: NodeOrViewOptions
+        @Option(help: "With --data: the municipality (tenant) to import into.")
+        var code: String?
         @Option(help: "Input text encoding: utf-8, or cp932 (Shift_JIS / Windows-31J) as municipal systems export.")
         var encoding: String = "utf-8"
         @Option(help: "Rows per atomic, synced batch (1 to 10,000).")
@@ -31,7 +37,10 @@ struct ImportCommand: ParsableCommand {
         @Argument(help: "The CSV file.")
         var file: String
 
+        var node: NodeOptions { place.offline }
+
         func validate() throws {
+            try place.check(code: code)
             guard TextEncoding(name: encoding) != nil else {
                 throw ValidationError("--encoding must be utf-8 or cp932 (also: shift_jis, sjis, windows-31j)")
             }
@@ -43,7 +52,7 @@ struct ImportCommand: ParsableCommand {
         var options: ImportOptions { ImportOptions(encoding: TextEncoding(name: encoding)!, batchRows: batchRows) }
 
         func run(kind: String, _ body: (TenantPartition, (ImportProgress) -> Void) throws(ImportError) -> ImportReport) throws {
-            let code = try municipalityCode(code)
+            let code = try municipalityCode(code!)
             let store = try node.openStore()
             let partition: TenantPartition
             do throws(NodeError) {
@@ -72,12 +81,49 @@ struct ImportCommand: ParsableCommand {
         }
     }
 
-    struct Residents: ParsableCommand {
+    /// Streams the file to the running node behind view `view`.
+    static func throughNode(_ view: String, kind: String, shared: Shared) async throws {
+        let target = try ViewTarget(view)
+        guard FileManager.default.isReadableFile(atPath: shared.file) else {
+            throw CLIFailure("\(shared.file): cannot open", exitCode: CLIFailure.rejected)
+        }
+        var head = Renkei_Admin_V1_ImportChunk()
+        head.actingCode = target.acting.rawValue
+        head.kind = kind
+        head.encoding = shared.encoding
+        head.batchRows = UInt32(shared.batchRows)
+        head.fileName = URL(fileURLWithPath: shared.file).lastPathComponent
+        let first = head
+        let path = shared.file
+        let answer = try await target.call { client, token in
+            try await Renkei_Admin_V1_Records.Client(wrapping: client).importRecords(requestProducer: { writer in
+                guard let reader = FileHandle(forReadingAtPath: path) else { return }
+                defer { try? reader.close() }
+                var message = first
+                message.session = token
+                while true {
+                    let data = try reader.read(upToCount: 32 * 1024) ?? Data()
+                    message.data = data
+                    try await writer.write(message)
+                    if data.isEmpty { break }
+                    message = Renkei_Admin_V1_ImportChunk()
+                }
+            })
+        }
+        let rate = answer.seconds > 0 ? Int(Double(answer.rows) / answer.seconds) : Int(answer.rows)
+        print("imported \(answer.rows) \(kind == "residents" ? "resident" : "vaccination") rows into \(target.acting) through the node: \(answer.inserted) new, \(answer.updated) updated, \(answer.unchanged) unchanged (\(String(format: "%.2f", answer.seconds)) s, \(rate) rows/s; operation-log entry \(answer.auditSequence))")
+    }
+
+    struct Residents: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import a resident CSV (宛名番号, 個人番号, 氏名, 氏名カナ, 生年月日, 性別, 住所, …).")
         @OptionGroup var shared: Shared
 
-        func run() throws {
+        func run() async throws {
+            if let view = shared.place.node {
+                try await reportingFailuresAsync { try await ImportCommand.throughNode(view, kind: "residents", shared: shared) }
+                return
+            }
             try reportingFailures {
                 let logger = shared.node.logger()
                 try shared.run(kind: "resident") { partition, progress throws(ImportError) in
@@ -88,12 +134,16 @@ struct ImportCommand: ParsableCommand {
         }
     }
 
-    struct Vaccinations: ParsableCommand {
+    struct Vaccinations: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import a vaccination CSV (one row per dose; residents must be imported first).")
         @OptionGroup var shared: Shared
 
-        func run() throws {
+        func run() async throws {
+            if let view = shared.place.node {
+                try await reportingFailuresAsync { try await ImportCommand.throughNode(view, kind: "vaccinations", shared: shared) }
+                return
+            }
             try reportingFailures {
                 let logger = shared.node.logger()
                 try shared.run(kind: "vaccination") { partition, progress throws(ImportError) in

@@ -184,7 +184,7 @@ extension InquireCommand {
                         attempts: retries)
                     do throws(PeerError) {
                         if FileManager.default.fileExists(atPath: nodeConfig.adminSocket) {
-                            try await Self.throughRunningNode(pending, requester: asking, options: options,
+                            try await Self.throughRunningNode(pending, requester: asking, options: options, view: node,
                                                               socket: nodeConfig.adminSocket, collector: collector)
                         } else {
                             try await Self.withoutRunningNode(pending, requester: asking, options: options,
@@ -250,7 +250,7 @@ extension InquireCommand {
 
         /// The running node does the run; rows go over its admin socket in
         /// messages of at most 200 rows, results come back as they settle.
-        static func throughRunningNode(_ rows: [BulkRow], requester: MunicipalityCode, options: BulkTransferInOptions,
+        static func throughRunningNode(_ rows: [BulkRow], requester: MunicipalityCode, options: BulkTransferInOptions, view: String?,
                                        socket: String, collector: BulkCollector) async throws(PeerError) {
             var head = Renkei_Admin_V1_AdminBulkRows()
             head.actingCode = requester.rawValue
@@ -259,6 +259,10 @@ extension InquireCommand {
             head.batchSize = UInt32(options.client.batchSize)
             head.streamsPerProvider = UInt32(options.client.streamsPerProvider)
             head.attempts = UInt32(options.attempts)
+            let unsigned = head
+            try await withOperatorSession(view: view, socket: socket) { token throws(PeerError) in
+            var head = unsigned
+            head.session = token
             let chunks: [Renkei_Admin_V1_AdminBulkRows] = stride(from: 0, to: rows.count, by: 200).enumerated().map { n, start in
                 var message = n == 0 ? head : Renkei_Admin_V1_AdminBulkRows()
                 message.rows = rows[start..<min(start + 200, rows.count)].map { row in
@@ -290,6 +294,7 @@ extension InquireCommand {
                         try collector.take(BulkSettlement(results: results, batchLatency: latency))
                     }
                 })
+            }
             }
         }
 

@@ -85,7 +85,7 @@ struct InquireCommand: AsyncParsableCommand {
                 let outcome: InquiryOutcome
                 do throws(PeerError) {
                     if FileManager.default.fileExists(atPath: nodeConfig.adminSocket) {
-                        outcome = try await Self.throughRunningNode(inquiry, socket: nodeConfig.adminSocket)
+                        outcome = try await Self.throughRunningNode(inquiry, socket: nodeConfig.adminSocket, view: node)
                     } else {
                         outcome = try await Self.withoutRunningNode(inquiry, config: nodeConfig)
                     }
@@ -106,7 +106,7 @@ struct InquireCommand: AsyncParsableCommand {
         }
 
         /// The running node asks, on its admin socket.
-        static func throughRunningNode(_ inquiry: TransferInquiry, socket: String) async throws(PeerError) -> InquiryOutcome {
+        static func throughRunningNode(_ inquiry: TransferInquiry, socket: String, view: String?) async throws(PeerError) -> InquiryOutcome {
             var request = Renkei_Admin_V1_InquireTransferRequest()
             request.actingCode = inquiry.requester.rawValue
             request.targetCode = inquiry.target.rawValue
@@ -114,8 +114,11 @@ struct InquireCommand: AsyncParsableCommand {
             request.purpose = inquiry.purpose
             request.consentReference = inquiry.consentReference
             let sent = request
-            let response = try await AdminClient.withAdmin(socket: socket) { admin in
-                try await admin.inquireTransfer(sent)
+            let response = try await withOperatorSession(view: view, socket: socket) { token throws(PeerError) in
+                var call = sent
+                call.session = token
+                let signed = call
+                return try await AdminClient.withAdmin(socket: socket) { admin in try await admin.inquireTransfer(signed) }
             }
             return InquiryOutcome(requestID: response.requestID, outcome: response.outcome, file: response.match,
                                   stored: response.stored.isEmpty ? nil : response.stored,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RenkeiAccess
 import RenkeiBackup
 import RenkeiCore
 import RenkeiPeer
@@ -60,12 +61,24 @@ struct NodeCommand: AsyncParsableCommand {
                     throw CLIFailure(error.description)
                 }
             }
+            // Operator accounts (DATA/access/accounts.sealed); the node starts
+            // without any, and `renkei user add --data` creates the first.
+            let gate: AccessGate
+            do throws(AccessError) {
+                let accounts = try store.openAccountBook(policy: nodeConfig.access.policy)
+                gate = AccessGate(accounts: accounts, settings: nodeConfig.access, store: store, logger: logger)
+                if accounts.accounts(code: nil).isEmpty {
+                    logger.warning("no operator accounts: add an administrator with renkei user add --data DIR (node stopped)")
+                }
+            } catch {
+                throw CLIFailure(error.description)
+            }
             let peerServer: PeerServer.Server
             let adminServer: AdminServer.Server
             do throws(PeerError) {
                 let trust = try TrustSource(config: nodeConfig, logger: logger)
                 peerServer = try PeerServer.make(config: nodeConfig, store: store, logger: logger, trustSource: trust)
-                adminServer = try AdminServer.make(config: nodeConfig, store: store, trust: trust, logger: logger, backup: shipper)
+                adminServer = try AdminServer.make(config: nodeConfig, store: store, gate: gate, trust: trust, logger: logger, backup: shipper)
             } catch {
                 throw CLIFailure(error.description)
             }

@@ -10,7 +10,7 @@ struct Renkei: AsyncParsableCommand {
         encrypted RocksDB store. Start with `renkei init`, add tenants with `renkei tenant add`, \
         then import resident and vaccination CSV files.
 
-        Exit codes: 0 success, 1 failure, 2 rejected input (nothing stored), 3 not found, 64 usage.
+        Exit codes: 0 success, 1 failure, 2 rejected input (nothing stored), 3 not found, 4 not logged in or not allowed, 64 usage.
         """,
         version: "0.1.0",
         subcommands: [
@@ -20,6 +20,7 @@ struct Renkei: AsyncParsableCommand {
             NodeCommand.self, InquireCommand.self, AuditCommand.self,
             ClusterCommand.self,
             VaultCommand.self, BackupCommand.self, RestoreCommand.self,
+            LoginCommand.self, LogoutCommand.self, UserCommand.self, MediaCommand.self, AssessmentCommand.self,
         ]
     )
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import RenkeiCore
+import RenkeiWire
 import RenkeiTenantStore
+import RenkeiPeer
 
 struct ResidentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,7 +12,7 @@ struct ResidentCommand: ParsableCommand {
         subcommands: [Show.self, MarkMovedOut.self]
     )
 
-    struct Show: ParsableCommand {
+    struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show a resident, their vaccination file and the files received for them, found by Individual Number.",
             discussion: """
@@ -18,17 +20,43 @@ struct ResidentCommand: ParsableCommand {
             municipality's blind index. A number that municipality does not hold is "not found" \
             (exit code 3), even if another tenant of the node holds it. Give the number with \
             --number, or on standard input to keep it out of the shell history.
+
+            With --node DIR the running node looks the number up for a logged-in clerk and writes a \
+            resident-viewed entry (the number's blind index, never the number) to the operation log.
             """)
 
-        @OptionGroup var node: NodeOptions
-        @Option(help: "The municipality (tenant) to look in.")
-        var code: String
+        @OptionGroup var place: NodeOrViewOptions
+        @Option(help: "With --data: the municipality (tenant) to look in.")
+        var code: String?
         @Option(help: "The 12-digit Individual Number (個人番号); read from standard input if omitted.")
         var number: String?
 
-        func run() throws {
+        var node: NodeOptions { place.offline }
+
+        func validate() throws { try place.check(code: code) }
+
+        func run() async throws {
+            if let view = place.node {
+                try await reportingFailuresAsync {
+                    let target = try ViewTarget(view)
+                    var request = Renkei_Admin_V1_ResidentShowRequest()
+                    request.actingCode = target.acting.rawValue
+                    request.individualNumber = try individualNumber(number).digits
+                    let sent = request
+                    let answer = try await target.call { client, token in
+                        var call = sent
+                        call.session = token
+                        return try await Renkei_Admin_V1_Records.Client(wrapping: client).residentShow(call)
+                    }
+                    guard answer.found else {
+                        throw CLIFailure("no resident with this 個人番号 in municipality \(target.acting)", exitCode: CLIFailure.notFound)
+                    }
+                    print(answer.report)
+                }
+                return
+            }
             try reportingFailures {
-                let code = try municipalityCode(code)
+                let code = try municipalityCode(code!)
                 let number = try individualNumber(number)
                 let store = try node.openStore()
                 let tenant: TenantPartition
@@ -50,46 +78,5 @@ struct ResidentCommand: ParsableCommand {
                 print(report)
             }
         }
-    }
-}
-
-/// The operator's view of one resident.
-enum ResidentReport {
-    static func render(_ file: ResidentFile, tenant: TenantInfo) -> String {
-        let r = file.resident
-        var lines = [
-            "municipality  \(tenant.code) \(tenant.name)",
-            "宛名番号      \(r.addressNumber.digits)",
-            "個人番号      \(r.individualNumber.digits)",
-            "氏名          \(r.name) (\(r.nameKana))",
-            "生年月日      \(r.dateOfBirth.iso)",
-            "性別          \(r.sex.japanese)",
-            "住所          \(r.address)",
-        ]
-        lines.append("転入          " + (r.movedIn.map { "\($0.date.iso) from \($0.otherMunicipality)" } ?? "-"))
-        lines.append("転出          " + (r.movedOut.map { "\($0.date.iso) to \($0.otherMunicipality)" } ?? "-"))
-        if let d = r.deceasedOn { lines.append("死亡          \(d.iso)") }
-        lines.append("")
-        lines.append("vaccinations  \(file.vaccinations.count)")
-        if !file.vaccinations.isEmpty {
-            let rows = file.vaccinations.map { v in
-                [String(v.doseNumber), v.vaccinationDate.iso, v.judgement.rawValue, v.kind.rawValue,
-                 v.productName ?? v.manufacturer ?? "-", v.lotNumber ?? "-",
-                 v.doseMicroliters.map { VaccinationCSVFormat.formatMilliliters($0) + "mL" } ?? "-",
-                 v.medicalInstitution, String(v.ageAtVaccination)]
-            }
-            lines.append(Table.render(header: ["回", "接種日", "判定", "種別", "製品", "Lot", "量", "医療機関", "年齢"], rows: rows))
-        }
-        return lines.joined(separator: "\n")
-    }
-
-    /// Files received from other municipalities (転入): who sent them, when, how many doses.
-    static func renderReceived(_ files: [ReceivedFile]) -> String {
-        var lines = ["received files  \(files.count)"]
-        if !files.isEmpty {
-            let rows = files.map { f in [f.source.rawValue, f.receivedOn.iso, String(f.doses.count), f.requestID] }
-            lines.append(Table.render(header: ["送付元", "受領日", "接種記録", "照会ID"], rows: rows))
-        }
-        return lines.joined(separator: "\n")
     }
 }

@@ -6,6 +6,7 @@ import RenkeiCrypto
 import RenkeiRestore
 import RenkeiTenantStore
 import RenkeiVaultServer
+import RenkeiPeer
 
 /// `renkei restore`: rebuild a node data directory from the vault.
 struct RestoreCommand: AsyncParsableCommand {

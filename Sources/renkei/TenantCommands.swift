@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import RenkeiCore
+import RenkeiWire
 import RenkeiTenantStore
+import RenkeiPeer
 
 struct TenantCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -75,24 +77,51 @@ struct TenantCommand: ParsableCommand {
         }
     }
 
-    struct Delete: ParsableCommand {
+    struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete a municipality's data by destroying its keys (crypto-shredding).",
             discussion: """
             The tenant's keyring is erased first: from then on its records, here and in every backup, \
             cannot be decrypted. Then its column families are dropped. This cannot be undone. \
             Repeat the code with --confirm to proceed.
+
+            With --node DIR the running node deletes the view's municipality, and only for a logged-in \
+            administrator of that municipality; anyone else is refused and the attempt is logged. The \
+            municipality's operation log survives; its accounts are disabled.
             """)
 
-        @OptionGroup var node: NodeOptions
-        @Option(help: "The municipality code to delete.")
-        var code: String
+        @OptionGroup var place: NodeOrViewOptions
+        @Option(help: "With --data: the municipality code to delete.")
+        var code: String?
         @Option(help: "The same code again, to confirm.")
         var confirm: String
 
-        func run() throws {
+        var node: NodeOptions { place.offline }
+
+        func validate() throws { try place.check(code: code) }
+
+        func run() async throws {
+            if let view = place.node {
+                try await reportingFailuresAsync {
+                    let target = try ViewTarget(view)
+                    guard confirm == target.acting.rawValue else {
+                        throw CLIFailure("--confirm must repeat the code \(target.acting) exactly; nothing was deleted", exitCode: .validationFailure)
+                    }
+                    var request = Renkei_Admin_V1_TenantDeleteRequest()
+                    request.actingCode = target.acting.rawValue
+                    request.confirmCode = confirm
+                    let sent = request
+                    let answer = try await target.call { client, token in
+                        var call = sent
+                        call.session = token
+                        return try await Renkei_Admin_V1_Records.Client(wrapping: client).tenantDelete(call)
+                    }
+                    print("deleted tenant \(target.acting): keys destroyed, column families dropped; \(answer.accountsDisabled) account(s) disabled (operation-log entry \(answer.auditSequence))")
+                }
+                return
+            }
             try reportingFailures {
-                let code = try municipalityCode(code)
+                let code = try municipalityCode(code!)
                 guard confirm == code.rawValue else {
                     throw CLIFailure("--confirm must repeat the code \(code) exactly; nothing was deleted", exitCode: .validationFailure)
                 }
@@ -105,24 +134,5 @@ struct TenantCommand: ParsableCommand {
                 }
             }
         }
-    }
-}
-
-/// Plain aligned columns for terminals.
-enum Table {
-    static func render(header: [String], rows: [[String]]) -> String {
-        let all = [header] + rows
-        var widths = [Int](repeating: 0, count: header.count)
-        for row in all { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], displayWidth(cell)) } }
-        return all.map { row in
-            row.enumerated().map { i, cell in
-                i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - displayWidth(cell) + 2)
-            }.joined()
-        }.joined(separator: "\n")
-    }
-
-    /// East Asian wide characters take two terminal columns.
-    static func displayWidth(_ s: String) -> Int {
-        s.unicodeScalars.reduce(0) { $0 + ($1.value >= 0x1100 && ($1.value <= 0x115F || (0x2E80...0xFFDC).contains($1.value)) ? 2 : 1) }
     }
 }

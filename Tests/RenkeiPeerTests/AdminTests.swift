@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import Logging
+import RenkeiAccess
 import RenkeiAudit
 import RenkeiCore
 import RenkeiCrypto
@@ -21,6 +22,9 @@ import Testing
     let requesterData: String
     let metrics = PeerMetrics()
     let izumoPeople = people(izumo, count: 3, seed: 322032)
+    let access: AccessFixture
+    /// A Matsue inquirer's session.
+    let inquirer: String
 
     init() throws {
         fed = try Federation()
@@ -35,6 +39,8 @@ import Testing
                                       name: moved.name, nameKana: moved.nameKana, dateOfBirth: moved.dateOfBirth,
                                       sex: moved.sex, address: "島根県松江市末次町86")
         _ = try requester.tenant(matsue).upsertResidents([registered])
+        access = try AccessFixture(store: requester, directory: fed.dir.file("access-shared"), logger: fed.logger)
+        inquirer = try access.session(matsue, [.inquirer])
     }
 
     /// Runs the provider (Izumo) and the requester's admin socket while `body` runs.
@@ -44,7 +50,7 @@ import Testing
             var config = fed.config("shared", data: requesterData, directory: directory)
             config.adminSocketPath = fed.dir.file("admin.sock")
             let trust = try TrustSource(config: config, logger: fed.logger)
-            let admin = try AdminServer.make(config: config, store: requester, trust: trust, logger: fed.logger)
+            let admin = try AdminServer.make(config: config, store: requester, gate: access.gate, trust: trust, logger: fed.logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await admin.serve() }
                 defer { admin.beginGracefulShutdown() }
@@ -62,6 +68,7 @@ import Testing
         request.targetCode = izumo.rawValue
         request.individualNumber = number
         request.consentReference = "consent-7"
+        request.session = inquirer
         let sent = request
         return try await AdminClient.withAdmin(socket: socket) { try await $0.inquireTransfer(sent) }
     }
@@ -143,7 +150,10 @@ import Testing
             c.adminSocketPath = fed.dir.file("izumo-admin.sock")
             return c
         }()
-        let admin = try AdminServer.make(config: config, store: provider, trust: try TrustSource(config: config, logger: fed.logger), logger: fed.logger)
+        let providerAccess = try AccessFixture(store: provider, directory: fed.dir.file("access-izumo"), logger: fed.logger)
+        let clerk = try providerAccess.session(izumo, [.clerk])
+        let admin = try AdminServer.make(config: config, store: provider, gate: providerAccess.gate,
+                                         trust: try TrustSource(config: config, logger: fed.logger), logger: fed.logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await admin.serve() }
             defer { admin.beginGracefulShutdown() }
@@ -153,6 +163,7 @@ import Testing
             request.individualNumber = person.resident.individualNumber.digits
             request.toCode = matsue.rawValue
             request.movedOutOn = "2026-11-01"
+            request.session = clerk
             let sent = request
             let first = try await AdminClient.withAdmin(socket: config.adminSocket) { try await $0.markMovedOut(sent) }
             let second = try await AdminClient.withAdmin(socket: config.adminSocket) { try await $0.markMovedOut(sent) }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import RenkeiAccess
 import GRPCCore
 import Logging
 import RenkeiAudit
@@ -378,7 +379,9 @@ import Testing
         var config = fed.fed.config("matsue", data: fed.requesterData, directory: directory)
         config.adminSocketPath = fed.fed.dir.file("admin.sock")
         let trust = try TrustSource(config: config, logger: fed.fed.logger)
-        let admin = try AdminServer.make(config: config, store: fed.requester, trust: trust, logger: fed.fed.logger)
+        let access = try AccessFixture(store: fed.requester, directory: fed.fed.dir.file("access"), logger: fed.fed.logger)
+        let token = try access.session(matsue, [.inquirer])
+        let admin = try AdminServer.make(config: config, store: fed.requester, gate: access.gate, trust: trust, logger: fed.fed.logger)
         let socket = config.adminSocket
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await admin.serve() }
@@ -397,6 +400,7 @@ import Testing
             func rows(_ acting: String, _ list: [(UInt32, String, String)], attempts: UInt32 = 2) -> Renkei_Admin_V1_AdminBulkRows {
                 var m = Renkei_Admin_V1_AdminBulkRows()
                 m.actingCode = acting
+                m.session = token
                 m.attempts = attempts
                 m.rows = list.map { index, code, number in
                     var r = Renkei_Admin_V1_AdminBulkRow()

@@ -6,8 +6,14 @@
 // system account can connect. Every call names the municipality the operator
 // acts as (`acting_code`); the node refuses a code it does not host
 // (PERMISSION_DENIED), so an operator view of one tenant on a shared node
-// never acts for another. Operator accounts, sessions and roles come on top
-// of this (issue 6).
+// never acts for another.
+//
+// Operator accounts (issue 6): every call but Login carries `session`, the
+// token Login returned. The session's account belongs to one municipality:
+// acting_code must be that municipality, and the account's roles must allow
+// the call (see Sources/RenkeiAccess/PermissionMatrix.swift); otherwise the
+// call is PERMISSION_DENIED and the attempt is written to the operation log.
+// A missing, unknown or expired session is UNAUTHENTICATED (log in again).
 //
 // Field rules are the peer contract's (renkei/v1/inquiry.proto): codes are 6
 // digits with their check digit, numbers 12 digits with theirs; a broken rule
@@ -1586,6 +1592,2944 @@ extension Renkei_Admin_V1_Admin.ClientProtocol {
             metadata: metadata
         )
         return try await self.backupDrillMark(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// MARK: - renkei.admin.v1.Access
+
+/// Namespace containing generated types for the "renkei.admin.v1.Access" service.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+public enum Renkei_Admin_V1_Access: Sendable {
+    /// Service descriptor for the "renkei.admin.v1.Access" service.
+    public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Access")
+    /// Namespace for method metadata.
+    public enum Method: Sendable {
+        /// Namespace for "Login" metadata.
+        public enum Login: Sendable {
+            /// Request type for "Login".
+            public typealias Input = Renkei_Admin_V1_LoginRequest
+            /// Response type for "Login".
+            public typealias Output = Renkei_Admin_V1_LoginResponse
+            /// Descriptor for "Login".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Access"),
+                method: "Login",
+                type: .unary
+            )
+        }
+        /// Namespace for "Logout" metadata.
+        public enum Logout: Sendable {
+            /// Request type for "Logout".
+            public typealias Input = Renkei_Admin_V1_LogoutRequest
+            /// Response type for "Logout".
+            public typealias Output = Renkei_Admin_V1_LogoutResponse
+            /// Descriptor for "Logout".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Access"),
+                method: "Logout",
+                type: .unary
+            )
+        }
+        /// Namespace for "UserAdd" metadata.
+        public enum UserAdd: Sendable {
+            /// Request type for "UserAdd".
+            public typealias Input = Renkei_Admin_V1_UserAddRequest
+            /// Response type for "UserAdd".
+            public typealias Output = Renkei_Admin_V1_UserAddResponse
+            /// Descriptor for "UserAdd".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Access"),
+                method: "UserAdd",
+                type: .unary
+            )
+        }
+        /// Namespace for "UserDisable" metadata.
+        public enum UserDisable: Sendable {
+            /// Request type for "UserDisable".
+            public typealias Input = Renkei_Admin_V1_UserDisableRequest
+            /// Response type for "UserDisable".
+            public typealias Output = Renkei_Admin_V1_UserDisableResponse
+            /// Descriptor for "UserDisable".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Access"),
+                method: "UserDisable",
+                type: .unary
+            )
+        }
+        /// Namespace for "UserList" metadata.
+        public enum UserList: Sendable {
+            /// Request type for "UserList".
+            public typealias Input = Renkei_Admin_V1_UserListRequest
+            /// Response type for "UserList".
+            public typealias Output = Renkei_Admin_V1_UserListResponse
+            /// Descriptor for "UserList".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Access"),
+                method: "UserList",
+                type: .unary
+            )
+        }
+        /// Descriptors for all methods in the "renkei.admin.v1.Access" service.
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            Login.descriptor,
+            Logout.descriptor,
+            UserAdd.descriptor,
+            UserDisable.descriptor,
+            UserList.descriptor
+        ]
+    }
+}
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension GRPCCore.ServiceDescriptor {
+    /// Service descriptor for the "renkei.admin.v1.Access" service.
+    public static let renkei_admin_v1_Access = GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Access")
+}
+
+// MARK: renkei.admin.v1.Access (server)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_Access {
+    /// Streaming variant of the service protocol for the "renkei.admin.v1.Access" service.
+    ///
+    /// This protocol is the lowest-level of the service protocols generated for this service
+    /// giving you the most flexibility over the implementation of your service. This comes at
+    /// the cost of more verbose and less strict APIs. Each RPC requires you to implement it in
+    /// terms of a request stream and response stream. Where the RPC expects only a single
+    /// request or response message, you are responsible for ensuring your implementation
+    /// maintains this invariant.
+    ///
+    /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
+    /// or ``SimpleServiceProtocol`` instead.
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "Login" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Checks login, password and TOTP (RFC 6238) and opens a session that
+        /// > ends after the node's idle time or lifetime. Any failure is
+        /// > UNAUTHENTICATED with one message for every reason (the reason is in the
+        /// > operation log of the account's municipality, never told to the caller).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_LoginRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_LoginResponse` messages.
+        func login(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_LoginRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_LoginResponse>
+
+        /// Handle the "Logout" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_LogoutRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_LogoutResponse` messages.
+        func logout(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_LogoutRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_LogoutResponse>
+
+        /// Handle the "UserAdd" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: add an account of the acting municipality.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_UserAddRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_UserAddResponse` messages.
+        func userAdd(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_UserAddRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_UserAddResponse>
+
+        /// Handle the "UserDisable" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: disable an account (it cannot log in; its sessions end).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_UserDisableRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_UserDisableResponse` messages.
+        func userDisable(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_UserDisableRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_UserDisableResponse>
+
+        /// Handle the "UserList" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator or auditor: the accounts of the acting municipality with
+        /// > last use and the review flags (dormant, shared, locked, disabled).
+        /// > `review` = true also records an accounts-reviewed entry (the periodic
+        /// > access review the assessment promises).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_UserListRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_UserListResponse` messages.
+        func userList(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_UserListRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_UserListResponse>
+    }
+
+    /// Service protocol for the "renkei.admin.v1.Access" service.
+    ///
+    /// This protocol is higher level than ``StreamingServiceProtocol`` but lower level than
+    /// the ``SimpleServiceProtocol``, it provides access to request and response metadata and
+    /// trailing response metadata. If you don't need these then consider using
+    /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
+    /// use ``StreamingServiceProtocol``.
+    public protocol ServiceProtocol: Renkei_Admin_V1_Access.StreamingServiceProtocol {
+        /// Handle the "Login" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Checks login, password and TOTP (RFC 6238) and opens a session that
+        /// > ends after the node's idle time or lifetime. Any failure is
+        /// > UNAUTHENTICATED with one message for every reason (the reason is in the
+        /// > operation log of the account's municipality, never told to the caller).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_LoginRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Renkei_Admin_V1_LoginResponse` message.
+        func login(
+            request: GRPCCore.ServerRequest<Renkei_Admin_V1_LoginRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_LoginResponse>
+
+        /// Handle the "Logout" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_LogoutRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Renkei_Admin_V1_LogoutResponse` message.
+        func logout(
+            request: GRPCCore.ServerRequest<Renkei_Admin_V1_LogoutRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_LogoutResponse>
+
+        /// Handle the "UserAdd" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: add an account of the acting municipality.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_UserAddRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Renkei_Admin_V1_UserAddResponse` message.
+        func userAdd(
+            request: GRPCCore.ServerRequest<Renkei_Admin_V1_UserAddRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_UserAddResponse>
+
+        /// Handle the "UserDisable" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: disable an account (it cannot log in; its sessions end).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_UserDisableRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Renkei_Admin_V1_UserDisableResponse` message.
+        func userDisable(
+            request: GRPCCore.ServerRequest<Renkei_Admin_V1_UserDisableRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_UserDisableResponse>
+
+        /// Handle the "UserList" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator or auditor: the accounts of the acting municipality with
+        /// > last use and the review flags (dormant, shared, locked, disabled).
+        /// > `review` = true also records an accounts-reviewed entry (the periodic
+        /// > access review the assessment promises).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_UserListRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Renkei_Admin_V1_UserListResponse` message.
+        func userList(
+            request: GRPCCore.ServerRequest<Renkei_Admin_V1_UserListRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_UserListResponse>
+    }
+
+    /// Simple service protocol for the "renkei.admin.v1.Access" service.
+    ///
+    /// This is the highest level protocol for the service. The API is the easiest to use but
+    /// doesn't provide access to request or response metadata. If you need access to these
+    /// then use ``ServiceProtocol`` instead.
+    public protocol SimpleServiceProtocol: Renkei_Admin_V1_Access.ServiceProtocol {
+        /// Handle the "Login" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Checks login, password and TOTP (RFC 6238) and opens a session that
+        /// > ends after the node's idle time or lifetime. Any failure is
+        /// > UNAUTHENTICATED with one message for every reason (the reason is in the
+        /// > operation log of the account's municipality, never told to the caller).
+        ///
+        /// - Parameters:
+        ///   - request: A `Renkei_Admin_V1_LoginRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Renkei_Admin_V1_LoginResponse` to respond with.
+        func login(
+            request: Renkei_Admin_V1_LoginRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Renkei_Admin_V1_LoginResponse
+
+        /// Handle the "Logout" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Renkei_Admin_V1_LogoutRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Renkei_Admin_V1_LogoutResponse` to respond with.
+        func logout(
+            request: Renkei_Admin_V1_LogoutRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Renkei_Admin_V1_LogoutResponse
+
+        /// Handle the "UserAdd" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: add an account of the acting municipality.
+        ///
+        /// - Parameters:
+        ///   - request: A `Renkei_Admin_V1_UserAddRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Renkei_Admin_V1_UserAddResponse` to respond with.
+        func userAdd(
+            request: Renkei_Admin_V1_UserAddRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Renkei_Admin_V1_UserAddResponse
+
+        /// Handle the "UserDisable" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: disable an account (it cannot log in; its sessions end).
+        ///
+        /// - Parameters:
+        ///   - request: A `Renkei_Admin_V1_UserDisableRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Renkei_Admin_V1_UserDisableResponse` to respond with.
+        func userDisable(
+            request: Renkei_Admin_V1_UserDisableRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Renkei_Admin_V1_UserDisableResponse
+
+        /// Handle the "UserList" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator or auditor: the accounts of the acting municipality with
+        /// > last use and the review flags (dormant, shared, locked, disabled).
+        /// > `review` = true also records an accounts-reviewed entry (the periodic
+        /// > access review the assessment promises).
+        ///
+        /// - Parameters:
+        ///   - request: A `Renkei_Admin_V1_UserListRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Renkei_Admin_V1_UserListResponse` to respond with.
+        func userList(
+            request: Renkei_Admin_V1_UserListRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Renkei_Admin_V1_UserListResponse
+    }
+}
+
+// Default implementation of 'registerMethods(with:)'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_Access.StreamingServiceProtocol {
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Renkei_Admin_V1_Access.Method.Login.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_LoginRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_LoginResponse>(),
+            handler: { request, context in
+                try await self.login(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Renkei_Admin_V1_Access.Method.Logout.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_LogoutRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_LogoutResponse>(),
+            handler: { request, context in
+                try await self.logout(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Renkei_Admin_V1_Access.Method.UserAdd.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_UserAddRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_UserAddResponse>(),
+            handler: { request, context in
+                try await self.userAdd(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Renkei_Admin_V1_Access.Method.UserDisable.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_UserDisableRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_UserDisableResponse>(),
+            handler: { request, context in
+                try await self.userDisable(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Renkei_Admin_V1_Access.Method.UserList.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_UserListRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_UserListResponse>(),
+            handler: { request, context in
+                try await self.userList(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
+}
+
+// Default implementation of streaming methods from 'StreamingServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_Access.ServiceProtocol {
+    public func login(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_LoginRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_LoginResponse> {
+        let response = try await self.login(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func logout(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_LogoutRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_LogoutResponse> {
+        let response = try await self.logout(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func userAdd(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_UserAddRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_UserAddResponse> {
+        let response = try await self.userAdd(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func userDisable(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_UserDisableRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_UserDisableResponse> {
+        let response = try await self.userDisable(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func userList(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_UserListRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_UserListResponse> {
+        let response = try await self.userList(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+}
+
+// Default implementation of methods from 'ServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_Access.SimpleServiceProtocol {
+    public func login(
+        request: GRPCCore.ServerRequest<Renkei_Admin_V1_LoginRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_LoginResponse> {
+        return GRPCCore.ServerResponse<Renkei_Admin_V1_LoginResponse>(
+            message: try await self.login(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func logout(
+        request: GRPCCore.ServerRequest<Renkei_Admin_V1_LogoutRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_LogoutResponse> {
+        return GRPCCore.ServerResponse<Renkei_Admin_V1_LogoutResponse>(
+            message: try await self.logout(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func userAdd(
+        request: GRPCCore.ServerRequest<Renkei_Admin_V1_UserAddRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_UserAddResponse> {
+        return GRPCCore.ServerResponse<Renkei_Admin_V1_UserAddResponse>(
+            message: try await self.userAdd(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func userDisable(
+        request: GRPCCore.ServerRequest<Renkei_Admin_V1_UserDisableRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_UserDisableResponse> {
+        return GRPCCore.ServerResponse<Renkei_Admin_V1_UserDisableResponse>(
+            message: try await self.userDisable(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func userList(
+        request: GRPCCore.ServerRequest<Renkei_Admin_V1_UserListRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_UserListResponse> {
+        return GRPCCore.ServerResponse<Renkei_Admin_V1_UserListResponse>(
+            message: try await self.userList(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+}
+
+// MARK: renkei.admin.v1.Access (client)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_Access {
+    /// Generated client protocol for the "renkei.admin.v1.Access" service.
+    ///
+    /// You don't need to implement this protocol directly, use the generated
+    /// implementation, ``Client``.
+    public protocol ClientProtocol: Sendable {
+        /// Call the "Login" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Checks login, password and TOTP (RFC 6238) and opens a session that
+        /// > ends after the node's idle time or lifetime. Any failure is
+        /// > UNAUTHENTICATED with one message for every reason (the reason is in the
+        /// > operation log of the account's municipality, never told to the caller).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_LoginRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_LoginRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_LoginResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func login<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_LoginRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_LoginRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_LoginResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_LoginResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Logout" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_LogoutRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_LogoutRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_LogoutResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func logout<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_LogoutRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_LogoutRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_LogoutResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_LogoutResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UserAdd" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: add an account of the acting municipality.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_UserAddRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_UserAddRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_UserAddResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func userAdd<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_UserAddRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_UserAddRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_UserAddResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_UserAddResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UserDisable" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: disable an account (it cannot log in; its sessions end).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_UserDisableRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_UserDisableRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_UserDisableResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func userDisable<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_UserDisableRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_UserDisableRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_UserDisableResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_UserDisableResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UserList" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator or auditor: the accounts of the acting municipality with
+        /// > last use and the review flags (dormant, shared, locked, disabled).
+        /// > `review` = true also records an accounts-reviewed entry (the periodic
+        /// > access review the assessment promises).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_UserListRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_UserListRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_UserListResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func userList<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_UserListRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_UserListRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_UserListResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_UserListResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
+
+    /// Generated client for the "renkei.admin.v1.Access" service.
+    ///
+    /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
+    /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
+    /// means of communication with the remote peer.
+    public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+        private let client: GRPCCore.GRPCClient<Transport>
+
+        /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
+        ///
+        /// - Parameters:
+        ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
+        public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+            self.client = client
+        }
+
+        /// Call the "Login" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Checks login, password and TOTP (RFC 6238) and opens a session that
+        /// > ends after the node's idle time or lifetime. Any failure is
+        /// > UNAUTHENTICATED with one message for every reason (the reason is in the
+        /// > operation log of the account's municipality, never told to the caller).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_LoginRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_LoginRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_LoginResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func login<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_LoginRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_LoginRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_LoginResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_LoginResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Renkei_Admin_V1_Access.Method.Login.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Logout" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_LogoutRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_LogoutRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_LogoutResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func logout<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_LogoutRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_LogoutRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_LogoutResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_LogoutResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Renkei_Admin_V1_Access.Method.Logout.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UserAdd" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: add an account of the acting municipality.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_UserAddRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_UserAddRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_UserAddResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func userAdd<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_UserAddRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_UserAddRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_UserAddResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_UserAddResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Renkei_Admin_V1_Access.Method.UserAdd.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UserDisable" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: disable an account (it cannot log in; its sessions end).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_UserDisableRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_UserDisableRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_UserDisableResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func userDisable<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_UserDisableRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_UserDisableRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_UserDisableResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_UserDisableResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Renkei_Admin_V1_Access.Method.UserDisable.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UserList" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator or auditor: the accounts of the acting municipality with
+        /// > last use and the review flags (dormant, shared, locked, disabled).
+        /// > `review` = true also records an accounts-reviewed entry (the periodic
+        /// > access review the assessment promises).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_UserListRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_UserListRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_UserListResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func userList<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_UserListRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_UserListRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_UserListResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_UserListResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Renkei_Admin_V1_Access.Method.UserList.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+    }
+}
+
+// Helpers providing default arguments to 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_Access.ClientProtocol {
+    /// Call the "Login" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Checks login, password and TOTP (RFC 6238) and opens a session that
+    /// > ends after the node's idle time or lifetime. Any failure is
+    /// > UNAUTHENTICATED with one message for every reason (the reason is in the
+    /// > operation log of the account's municipality, never told to the caller).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Renkei_Admin_V1_LoginRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func login<Result>(
+        request: GRPCCore.ClientRequest<Renkei_Admin_V1_LoginRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_LoginResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.login(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_LoginRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_LoginResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Logout" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Renkei_Admin_V1_LogoutRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func logout<Result>(
+        request: GRPCCore.ClientRequest<Renkei_Admin_V1_LogoutRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_LogoutResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.logout(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_LogoutRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_LogoutResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UserAdd" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Administrator: add an account of the acting municipality.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Renkei_Admin_V1_UserAddRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func userAdd<Result>(
+        request: GRPCCore.ClientRequest<Renkei_Admin_V1_UserAddRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_UserAddResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.userAdd(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_UserAddRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_UserAddResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UserDisable" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Administrator: disable an account (it cannot log in; its sessions end).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Renkei_Admin_V1_UserDisableRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func userDisable<Result>(
+        request: GRPCCore.ClientRequest<Renkei_Admin_V1_UserDisableRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_UserDisableResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.userDisable(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_UserDisableRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_UserDisableResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UserList" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Administrator or auditor: the accounts of the acting municipality with
+    /// > last use and the review flags (dormant, shared, locked, disabled).
+    /// > `review` = true also records an accounts-reviewed entry (the periodic
+    /// > access review the assessment promises).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Renkei_Admin_V1_UserListRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func userList<Result>(
+        request: GRPCCore.ClientRequest<Renkei_Admin_V1_UserListRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_UserListResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.userList(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_UserListRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_UserListResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// Helpers providing sugared APIs for 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_Access.ClientProtocol {
+    /// Call the "Login" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Checks login, password and TOTP (RFC 6238) and opens a session that
+    /// > ends after the node's idle time or lifetime. Any failure is
+    /// > UNAUTHENTICATED with one message for every reason (the reason is in the
+    /// > operation log of the account's municipality, never told to the caller).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func login<Result>(
+        _ message: Renkei_Admin_V1_LoginRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_LoginResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Renkei_Admin_V1_LoginRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.login(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Logout" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func logout<Result>(
+        _ message: Renkei_Admin_V1_LogoutRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_LogoutResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Renkei_Admin_V1_LogoutRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.logout(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UserAdd" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Administrator: add an account of the acting municipality.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func userAdd<Result>(
+        _ message: Renkei_Admin_V1_UserAddRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_UserAddResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Renkei_Admin_V1_UserAddRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.userAdd(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UserDisable" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Administrator: disable an account (it cannot log in; its sessions end).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func userDisable<Result>(
+        _ message: Renkei_Admin_V1_UserDisableRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_UserDisableResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Renkei_Admin_V1_UserDisableRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.userDisable(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UserList" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Administrator or auditor: the accounts of the acting municipality with
+    /// > last use and the review flags (dormant, shared, locked, disabled).
+    /// > `review` = true also records an accounts-reviewed entry (the periodic
+    /// > access review the assessment promises).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func userList<Result>(
+        _ message: Renkei_Admin_V1_UserListRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_UserListResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Renkei_Admin_V1_UserListRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.userList(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// MARK: - renkei.admin.v1.Records
+
+/// Namespace containing generated types for the "renkei.admin.v1.Records" service.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+public enum Renkei_Admin_V1_Records: Sendable {
+    /// Service descriptor for the "renkei.admin.v1.Records" service.
+    public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Records")
+    /// Namespace for method metadata.
+    public enum Method: Sendable {
+        /// Namespace for "ImportRecords" metadata.
+        public enum ImportRecords: Sendable {
+            /// Request type for "ImportRecords".
+            public typealias Input = Renkei_Admin_V1_ImportChunk
+            /// Response type for "ImportRecords".
+            public typealias Output = Renkei_Admin_V1_ImportResponse
+            /// Descriptor for "ImportRecords".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Records"),
+                method: "ImportRecords",
+                type: .clientStreaming
+            )
+        }
+        /// Namespace for "ExportVaccinations" metadata.
+        public enum ExportVaccinations: Sendable {
+            /// Request type for "ExportVaccinations".
+            public typealias Input = Renkei_Admin_V1_ExportRequest
+            /// Response type for "ExportVaccinations".
+            public typealias Output = Renkei_Admin_V1_ExportChunk
+            /// Descriptor for "ExportVaccinations".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Records"),
+                method: "ExportVaccinations",
+                type: .serverStreaming
+            )
+        }
+        /// Namespace for "ReportMediaErased" metadata.
+        public enum ReportMediaErased: Sendable {
+            /// Request type for "ReportMediaErased".
+            public typealias Input = Renkei_Admin_V1_MediaErasedRequest
+            /// Response type for "ReportMediaErased".
+            public typealias Output = Renkei_Admin_V1_MediaErasedResponse
+            /// Descriptor for "ReportMediaErased".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Records"),
+                method: "ReportMediaErased",
+                type: .unary
+            )
+        }
+        /// Namespace for "ResidentShow" metadata.
+        public enum ResidentShow: Sendable {
+            /// Request type for "ResidentShow".
+            public typealias Input = Renkei_Admin_V1_ResidentShowRequest
+            /// Response type for "ResidentShow".
+            public typealias Output = Renkei_Admin_V1_ResidentShowResponse
+            /// Descriptor for "ResidentShow".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Records"),
+                method: "ResidentShow",
+                type: .unary
+            )
+        }
+        /// Namespace for "TenantDelete" metadata.
+        public enum TenantDelete: Sendable {
+            /// Request type for "TenantDelete".
+            public typealias Input = Renkei_Admin_V1_TenantDeleteRequest
+            /// Response type for "TenantDelete".
+            public typealias Output = Renkei_Admin_V1_TenantDeleteResponse
+            /// Descriptor for "TenantDelete".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Records"),
+                method: "TenantDelete",
+                type: .unary
+            )
+        }
+        /// Namespace for "AuditExport" metadata.
+        public enum AuditExport: Sendable {
+            /// Request type for "AuditExport".
+            public typealias Input = Renkei_Admin_V1_AuditExportRequest
+            /// Response type for "AuditExport".
+            public typealias Output = Renkei_Admin_V1_AuditExportChunk
+            /// Descriptor for "AuditExport".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Records"),
+                method: "AuditExport",
+                type: .serverStreaming
+            )
+        }
+        /// Namespace for "AssessmentFigures" metadata.
+        public enum AssessmentFigures: Sendable {
+            /// Request type for "AssessmentFigures".
+            public typealias Input = Renkei_Admin_V1_AssessmentFiguresRequest
+            /// Response type for "AssessmentFigures".
+            public typealias Output = Renkei_Admin_V1_AssessmentFiguresResponse
+            /// Descriptor for "AssessmentFigures".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Records"),
+                method: "AssessmentFigures",
+                type: .unary
+            )
+        }
+        /// Descriptors for all methods in the "renkei.admin.v1.Records" service.
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            ImportRecords.descriptor,
+            ExportVaccinations.descriptor,
+            ReportMediaErased.descriptor,
+            ResidentShow.descriptor,
+            TenantDelete.descriptor,
+            AuditExport.descriptor,
+            AssessmentFigures.descriptor
+        ]
+    }
+}
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension GRPCCore.ServiceDescriptor {
+    /// Service descriptor for the "renkei.admin.v1.Records" service.
+    public static let renkei_admin_v1_Records = GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Records")
+}
+
+// MARK: renkei.admin.v1.Records (server)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_Records {
+    /// Streaming variant of the service protocol for the "renkei.admin.v1.Records" service.
+    ///
+    /// This protocol is the lowest-level of the service protocols generated for this service
+    /// giving you the most flexibility over the implementation of your service. This comes at
+    /// the cost of more verbose and less strict APIs. Each RPC requires you to implement it in
+    /// terms of a request stream and response stream. Where the RPC expects only a single
+    /// request or response message, you are responsible for ensuring your implementation
+    /// maintains this invariant.
+    ///
+    /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
+    /// or ``SimpleServiceProtocol`` instead.
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "ImportRecords" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: upload a CSV and import it with the foundation's whole-file rules.
+        /// > The upload is held in memory (/dev/shm), never written to disk
+        /// > unencrypted, and at most the node's import limit (default 512 MiB).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_ImportChunk` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_ImportResponse` messages.
+        func importRecords(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_ImportChunk>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_ImportResponse>
+
+        /// Handle the "ExportVaccinations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: the vaccination export CSV (no Individual Numbers), streamed in
+        /// > chunks of at most 32 KiB. `for_media` marks an export for removable
+        /// > media: the client seals it with a passphrase; the node logs its id.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_ExportRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_ExportChunk` messages.
+        func exportVaccinations(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_ExportRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_ExportChunk>
+
+        /// Handle the "ReportMediaErased" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: the operator's report that a medium holding export `media_id`
+        /// > was erased or destroyed.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_MediaErasedRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_MediaErasedResponse` messages.
+        func reportMediaErased(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_MediaErasedRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_MediaErasedResponse>
+
+        /// Handle the "ResidentShow" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: one resident of the acting municipality, found by number.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_ResidentShowRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_ResidentShowResponse` messages.
+        func residentShow(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_ResidentShowRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_ResidentShowResponse>
+
+        /// Handle the "TenantDelete" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: delete the acting municipality's tenant by destroying its
+        /// > keys (crypto-shredding), then its column families.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_TenantDeleteRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_TenantDeleteResponse` messages.
+        func tenantDelete(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_TenantDeleteRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_TenantDeleteResponse>
+
+        /// Handle the "AuditExport" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Auditor: the acting municipality's operation log between two times,
+        /// > verified while read, as CSV in chunks of at most 32 KiB.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_AuditExportRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_AuditExportChunk` messages.
+        func auditExport(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_AuditExportRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_AuditExportChunk>
+
+        /// Handle the "AssessmentFigures" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator or auditor: the node's figures for the assessment form.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_AssessmentFiguresRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_AssessmentFiguresResponse` messages.
+        func assessmentFigures(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_AssessmentFiguresRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_AssessmentFiguresResponse>
+    }
+
+    /// Service protocol for the "renkei.admin.v1.Records" service.
+    ///
+    /// This protocol is higher level than ``StreamingServiceProtocol`` but lower level than
+    /// the ``SimpleServiceProtocol``, it provides access to request and response metadata and
+    /// trailing response metadata. If you don't need these then consider using
+    /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
+    /// use ``StreamingServiceProtocol``.
+    public protocol ServiceProtocol: Renkei_Admin_V1_Records.StreamingServiceProtocol {
+        /// Handle the "ImportRecords" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: upload a CSV and import it with the foundation's whole-file rules.
+        /// > The upload is held in memory (/dev/shm), never written to disk
+        /// > unencrypted, and at most the node's import limit (default 512 MiB).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_ImportChunk` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Renkei_Admin_V1_ImportResponse` message.
+        func importRecords(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_ImportChunk>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_ImportResponse>
+
+        /// Handle the "ExportVaccinations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: the vaccination export CSV (no Individual Numbers), streamed in
+        /// > chunks of at most 32 KiB. `for_media` marks an export for removable
+        /// > media: the client seals it with a passphrase; the node logs its id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_ExportRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_ExportChunk` messages.
+        func exportVaccinations(
+            request: GRPCCore.ServerRequest<Renkei_Admin_V1_ExportRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_ExportChunk>
+
+        /// Handle the "ReportMediaErased" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: the operator's report that a medium holding export `media_id`
+        /// > was erased or destroyed.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_MediaErasedRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Renkei_Admin_V1_MediaErasedResponse` message.
+        func reportMediaErased(
+            request: GRPCCore.ServerRequest<Renkei_Admin_V1_MediaErasedRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_MediaErasedResponse>
+
+        /// Handle the "ResidentShow" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: one resident of the acting municipality, found by number.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_ResidentShowRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Renkei_Admin_V1_ResidentShowResponse` message.
+        func residentShow(
+            request: GRPCCore.ServerRequest<Renkei_Admin_V1_ResidentShowRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_ResidentShowResponse>
+
+        /// Handle the "TenantDelete" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: delete the acting municipality's tenant by destroying its
+        /// > keys (crypto-shredding), then its column families.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_TenantDeleteRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Renkei_Admin_V1_TenantDeleteResponse` message.
+        func tenantDelete(
+            request: GRPCCore.ServerRequest<Renkei_Admin_V1_TenantDeleteRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_TenantDeleteResponse>
+
+        /// Handle the "AuditExport" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Auditor: the acting municipality's operation log between two times,
+        /// > verified while read, as CSV in chunks of at most 32 KiB.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_AuditExportRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_AuditExportChunk` messages.
+        func auditExport(
+            request: GRPCCore.ServerRequest<Renkei_Admin_V1_AuditExportRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_AuditExportChunk>
+
+        /// Handle the "AssessmentFigures" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator or auditor: the node's figures for the assessment form.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_AssessmentFiguresRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Renkei_Admin_V1_AssessmentFiguresResponse` message.
+        func assessmentFigures(
+            request: GRPCCore.ServerRequest<Renkei_Admin_V1_AssessmentFiguresRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_AssessmentFiguresResponse>
+    }
+
+    /// Simple service protocol for the "renkei.admin.v1.Records" service.
+    ///
+    /// This is the highest level protocol for the service. The API is the easiest to use but
+    /// doesn't provide access to request or response metadata. If you need access to these
+    /// then use ``ServiceProtocol`` instead.
+    public protocol SimpleServiceProtocol: Renkei_Admin_V1_Records.ServiceProtocol {
+        /// Handle the "ImportRecords" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: upload a CSV and import it with the foundation's whole-file rules.
+        /// > The upload is held in memory (/dev/shm), never written to disk
+        /// > unencrypted, and at most the node's import limit (default 512 MiB).
+        ///
+        /// - Parameters:
+        ///   - request: A stream of `Renkei_Admin_V1_ImportChunk` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Renkei_Admin_V1_ImportResponse` to respond with.
+        func importRecords(
+            request: GRPCCore.RPCAsyncSequence<Renkei_Admin_V1_ImportChunk, any Swift.Error>,
+            context: GRPCCore.ServerContext
+        ) async throws -> Renkei_Admin_V1_ImportResponse
+
+        /// Handle the "ExportVaccinations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: the vaccination export CSV (no Individual Numbers), streamed in
+        /// > chunks of at most 32 KiB. `for_media` marks an export for removable
+        /// > media: the client seals it with a passphrase; the node logs its id.
+        ///
+        /// - Parameters:
+        ///   - request: A `Renkei_Admin_V1_ExportRequest` message.
+        ///   - response: A response stream of `Renkei_Admin_V1_ExportChunk` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func exportVaccinations(
+            request: Renkei_Admin_V1_ExportRequest,
+            response: GRPCCore.RPCWriter<Renkei_Admin_V1_ExportChunk>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
+        /// Handle the "ReportMediaErased" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: the operator's report that a medium holding export `media_id`
+        /// > was erased or destroyed.
+        ///
+        /// - Parameters:
+        ///   - request: A `Renkei_Admin_V1_MediaErasedRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Renkei_Admin_V1_MediaErasedResponse` to respond with.
+        func reportMediaErased(
+            request: Renkei_Admin_V1_MediaErasedRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Renkei_Admin_V1_MediaErasedResponse
+
+        /// Handle the "ResidentShow" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: one resident of the acting municipality, found by number.
+        ///
+        /// - Parameters:
+        ///   - request: A `Renkei_Admin_V1_ResidentShowRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Renkei_Admin_V1_ResidentShowResponse` to respond with.
+        func residentShow(
+            request: Renkei_Admin_V1_ResidentShowRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Renkei_Admin_V1_ResidentShowResponse
+
+        /// Handle the "TenantDelete" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: delete the acting municipality's tenant by destroying its
+        /// > keys (crypto-shredding), then its column families.
+        ///
+        /// - Parameters:
+        ///   - request: A `Renkei_Admin_V1_TenantDeleteRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Renkei_Admin_V1_TenantDeleteResponse` to respond with.
+        func tenantDelete(
+            request: Renkei_Admin_V1_TenantDeleteRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Renkei_Admin_V1_TenantDeleteResponse
+
+        /// Handle the "AuditExport" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Auditor: the acting municipality's operation log between two times,
+        /// > verified while read, as CSV in chunks of at most 32 KiB.
+        ///
+        /// - Parameters:
+        ///   - request: A `Renkei_Admin_V1_AuditExportRequest` message.
+        ///   - response: A response stream of `Renkei_Admin_V1_AuditExportChunk` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func auditExport(
+            request: Renkei_Admin_V1_AuditExportRequest,
+            response: GRPCCore.RPCWriter<Renkei_Admin_V1_AuditExportChunk>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
+        /// Handle the "AssessmentFigures" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator or auditor: the node's figures for the assessment form.
+        ///
+        /// - Parameters:
+        ///   - request: A `Renkei_Admin_V1_AssessmentFiguresRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Renkei_Admin_V1_AssessmentFiguresResponse` to respond with.
+        func assessmentFigures(
+            request: Renkei_Admin_V1_AssessmentFiguresRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Renkei_Admin_V1_AssessmentFiguresResponse
+    }
+}
+
+// Default implementation of 'registerMethods(with:)'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_Records.StreamingServiceProtocol {
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Renkei_Admin_V1_Records.Method.ImportRecords.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_ImportChunk>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_ImportResponse>(),
+            handler: { request, context in
+                try await self.importRecords(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Renkei_Admin_V1_Records.Method.ExportVaccinations.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_ExportRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_ExportChunk>(),
+            handler: { request, context in
+                try await self.exportVaccinations(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Renkei_Admin_V1_Records.Method.ReportMediaErased.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_MediaErasedRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_MediaErasedResponse>(),
+            handler: { request, context in
+                try await self.reportMediaErased(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Renkei_Admin_V1_Records.Method.ResidentShow.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_ResidentShowRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_ResidentShowResponse>(),
+            handler: { request, context in
+                try await self.residentShow(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Renkei_Admin_V1_Records.Method.TenantDelete.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_TenantDeleteRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_TenantDeleteResponse>(),
+            handler: { request, context in
+                try await self.tenantDelete(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Renkei_Admin_V1_Records.Method.AuditExport.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_AuditExportRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_AuditExportChunk>(),
+            handler: { request, context in
+                try await self.auditExport(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Renkei_Admin_V1_Records.Method.AssessmentFigures.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_AssessmentFiguresRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_AssessmentFiguresResponse>(),
+            handler: { request, context in
+                try await self.assessmentFigures(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
+}
+
+// Default implementation of streaming methods from 'StreamingServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_Records.ServiceProtocol {
+    public func importRecords(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_ImportChunk>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_ImportResponse> {
+        let response = try await self.importRecords(
+            request: request,
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func exportVaccinations(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_ExportRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_ExportChunk> {
+        let response = try await self.exportVaccinations(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+
+    public func reportMediaErased(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_MediaErasedRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_MediaErasedResponse> {
+        let response = try await self.reportMediaErased(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func residentShow(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_ResidentShowRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_ResidentShowResponse> {
+        let response = try await self.residentShow(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func tenantDelete(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_TenantDeleteRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_TenantDeleteResponse> {
+        let response = try await self.tenantDelete(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func auditExport(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_AuditExportRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_AuditExportChunk> {
+        let response = try await self.auditExport(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+
+    public func assessmentFigures(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_AssessmentFiguresRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_AssessmentFiguresResponse> {
+        let response = try await self.assessmentFigures(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+}
+
+// Default implementation of methods from 'ServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_Records.SimpleServiceProtocol {
+    public func importRecords(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_ImportChunk>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_ImportResponse> {
+        return GRPCCore.ServerResponse<Renkei_Admin_V1_ImportResponse>(
+            message: try await self.importRecords(
+                request: request.messages,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func exportVaccinations(
+        request: GRPCCore.ServerRequest<Renkei_Admin_V1_ExportRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_ExportChunk> {
+        return GRPCCore.StreamingServerResponse<Renkei_Admin_V1_ExportChunk>(
+            metadata: [:],
+            producer: { writer in
+                try await self.exportVaccinations(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func reportMediaErased(
+        request: GRPCCore.ServerRequest<Renkei_Admin_V1_MediaErasedRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_MediaErasedResponse> {
+        return GRPCCore.ServerResponse<Renkei_Admin_V1_MediaErasedResponse>(
+            message: try await self.reportMediaErased(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func residentShow(
+        request: GRPCCore.ServerRequest<Renkei_Admin_V1_ResidentShowRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_ResidentShowResponse> {
+        return GRPCCore.ServerResponse<Renkei_Admin_V1_ResidentShowResponse>(
+            message: try await self.residentShow(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func tenantDelete(
+        request: GRPCCore.ServerRequest<Renkei_Admin_V1_TenantDeleteRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_TenantDeleteResponse> {
+        return GRPCCore.ServerResponse<Renkei_Admin_V1_TenantDeleteResponse>(
+            message: try await self.tenantDelete(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func auditExport(
+        request: GRPCCore.ServerRequest<Renkei_Admin_V1_AuditExportRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_AuditExportChunk> {
+        return GRPCCore.StreamingServerResponse<Renkei_Admin_V1_AuditExportChunk>(
+            metadata: [:],
+            producer: { writer in
+                try await self.auditExport(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func assessmentFigures(
+        request: GRPCCore.ServerRequest<Renkei_Admin_V1_AssessmentFiguresRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_AssessmentFiguresResponse> {
+        return GRPCCore.ServerResponse<Renkei_Admin_V1_AssessmentFiguresResponse>(
+            message: try await self.assessmentFigures(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+}
+
+// MARK: renkei.admin.v1.Records (client)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_Records {
+    /// Generated client protocol for the "renkei.admin.v1.Records" service.
+    ///
+    /// You don't need to implement this protocol directly, use the generated
+    /// implementation, ``Client``.
+    public protocol ClientProtocol: Sendable {
+        /// Call the "ImportRecords" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: upload a CSV and import it with the foundation's whole-file rules.
+        /// > The upload is held in memory (/dev/shm), never written to disk
+        /// > unencrypted, and at most the node's import limit (default 512 MiB).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Renkei_Admin_V1_ImportChunk` messages.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_ImportChunk` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_ImportResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func importRecords<Result>(
+            request: GRPCCore.StreamingClientRequest<Renkei_Admin_V1_ImportChunk>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_ImportChunk>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_ImportResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_ImportResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExportVaccinations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: the vaccination export CSV (no Individual Numbers), streamed in
+        /// > chunks of at most 32 KiB. `for_media` marks an export for removable
+        /// > media: the client seals it with a passphrase; the node logs its id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_ExportRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_ExportRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_ExportChunk` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exportVaccinations<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_ExportRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_ExportRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_ExportChunk>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Renkei_Admin_V1_ExportChunk>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ReportMediaErased" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: the operator's report that a medium holding export `media_id`
+        /// > was erased or destroyed.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_MediaErasedRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_MediaErasedRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_MediaErasedResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func reportMediaErased<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_MediaErasedRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_MediaErasedRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_MediaErasedResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_MediaErasedResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ResidentShow" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: one resident of the acting municipality, found by number.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_ResidentShowRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_ResidentShowRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_ResidentShowResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func residentShow<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_ResidentShowRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_ResidentShowRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_ResidentShowResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_ResidentShowResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "TenantDelete" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: delete the acting municipality's tenant by destroying its
+        /// > keys (crypto-shredding), then its column families.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_TenantDeleteRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_TenantDeleteRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_TenantDeleteResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func tenantDelete<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_TenantDeleteRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_TenantDeleteRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_TenantDeleteResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_TenantDeleteResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AuditExport" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Auditor: the acting municipality's operation log between two times,
+        /// > verified while read, as CSV in chunks of at most 32 KiB.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_AuditExportRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_AuditExportRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_AuditExportChunk` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func auditExport<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_AuditExportRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_AuditExportRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_AuditExportChunk>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Renkei_Admin_V1_AuditExportChunk>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AssessmentFigures" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator or auditor: the node's figures for the assessment form.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_AssessmentFiguresRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_AssessmentFiguresRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_AssessmentFiguresResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func assessmentFigures<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_AssessmentFiguresRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_AssessmentFiguresRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_AssessmentFiguresResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_AssessmentFiguresResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
+
+    /// Generated client for the "renkei.admin.v1.Records" service.
+    ///
+    /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
+    /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
+    /// means of communication with the remote peer.
+    public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+        private let client: GRPCCore.GRPCClient<Transport>
+
+        /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
+        ///
+        /// - Parameters:
+        ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
+        public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+            self.client = client
+        }
+
+        /// Call the "ImportRecords" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: upload a CSV and import it with the foundation's whole-file rules.
+        /// > The upload is held in memory (/dev/shm), never written to disk
+        /// > unencrypted, and at most the node's import limit (default 512 MiB).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Renkei_Admin_V1_ImportChunk` messages.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_ImportChunk` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_ImportResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func importRecords<Result>(
+            request: GRPCCore.StreamingClientRequest<Renkei_Admin_V1_ImportChunk>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_ImportChunk>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_ImportResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_ImportResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.clientStreaming(
+                request: request,
+                descriptor: Renkei_Admin_V1_Records.Method.ImportRecords.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ExportVaccinations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: the vaccination export CSV (no Individual Numbers), streamed in
+        /// > chunks of at most 32 KiB. `for_media` marks an export for removable
+        /// > media: the client seals it with a passphrase; the node logs its id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_ExportRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_ExportRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_ExportChunk` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func exportVaccinations<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_ExportRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_ExportRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_ExportChunk>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Renkei_Admin_V1_ExportChunk>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Renkei_Admin_V1_Records.Method.ExportVaccinations.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ReportMediaErased" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: the operator's report that a medium holding export `media_id`
+        /// > was erased or destroyed.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_MediaErasedRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_MediaErasedRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_MediaErasedResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func reportMediaErased<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_MediaErasedRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_MediaErasedRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_MediaErasedResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_MediaErasedResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Renkei_Admin_V1_Records.Method.ReportMediaErased.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ResidentShow" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Clerk: one resident of the acting municipality, found by number.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_ResidentShowRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_ResidentShowRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_ResidentShowResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func residentShow<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_ResidentShowRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_ResidentShowRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_ResidentShowResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_ResidentShowResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Renkei_Admin_V1_Records.Method.ResidentShow.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "TenantDelete" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: delete the acting municipality's tenant by destroying its
+        /// > keys (crypto-shredding), then its column families.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_TenantDeleteRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_TenantDeleteRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_TenantDeleteResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func tenantDelete<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_TenantDeleteRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_TenantDeleteRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_TenantDeleteResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_TenantDeleteResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Renkei_Admin_V1_Records.Method.TenantDelete.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "AuditExport" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Auditor: the acting municipality's operation log between two times,
+        /// > verified while read, as CSV in chunks of at most 32 KiB.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_AuditExportRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_AuditExportRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_AuditExportChunk` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func auditExport<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_AuditExportRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_AuditExportRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_AuditExportChunk>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Renkei_Admin_V1_AuditExportChunk>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Renkei_Admin_V1_Records.Method.AuditExport.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "AssessmentFigures" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator or auditor: the node's figures for the assessment form.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_AssessmentFiguresRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_AssessmentFiguresRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_AssessmentFiguresResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func assessmentFigures<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_AssessmentFiguresRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_AssessmentFiguresRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_AssessmentFiguresResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_AssessmentFiguresResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Renkei_Admin_V1_Records.Method.AssessmentFigures.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+    }
+}
+
+// Helpers providing default arguments to 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_Records.ClientProtocol {
+    /// Call the "ImportRecords" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Clerk: upload a CSV and import it with the foundation's whole-file rules.
+    /// > The upload is held in memory (/dev/shm), never written to disk
+    /// > unencrypted, and at most the node's import limit (default 512 MiB).
+    ///
+    /// - Parameters:
+    ///   - request: A streaming request producing `Renkei_Admin_V1_ImportChunk` messages.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func importRecords<Result>(
+        request: GRPCCore.StreamingClientRequest<Renkei_Admin_V1_ImportChunk>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_ImportResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.importRecords(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_ImportChunk>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_ImportResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportVaccinations" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Clerk: the vaccination export CSV (no Individual Numbers), streamed in
+    /// > chunks of at most 32 KiB. `for_media` marks an export for removable
+    /// > media: the client seals it with a passphrase; the node logs its id.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Renkei_Admin_V1_ExportRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportVaccinations<Result>(
+        request: GRPCCore.ClientRequest<Renkei_Admin_V1_ExportRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Renkei_Admin_V1_ExportChunk>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.exportVaccinations(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_ExportRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_ExportChunk>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReportMediaErased" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Clerk: the operator's report that a medium holding export `media_id`
+    /// > was erased or destroyed.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Renkei_Admin_V1_MediaErasedRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reportMediaErased<Result>(
+        request: GRPCCore.ClientRequest<Renkei_Admin_V1_MediaErasedRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_MediaErasedResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.reportMediaErased(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_MediaErasedRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_MediaErasedResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ResidentShow" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Clerk: one resident of the acting municipality, found by number.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Renkei_Admin_V1_ResidentShowRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func residentShow<Result>(
+        request: GRPCCore.ClientRequest<Renkei_Admin_V1_ResidentShowRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_ResidentShowResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.residentShow(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_ResidentShowRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_ResidentShowResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TenantDelete" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Administrator: delete the acting municipality's tenant by destroying its
+    /// > keys (crypto-shredding), then its column families.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Renkei_Admin_V1_TenantDeleteRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func tenantDelete<Result>(
+        request: GRPCCore.ClientRequest<Renkei_Admin_V1_TenantDeleteRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_TenantDeleteResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.tenantDelete(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_TenantDeleteRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_TenantDeleteResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AuditExport" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Auditor: the acting municipality's operation log between two times,
+    /// > verified while read, as CSV in chunks of at most 32 KiB.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Renkei_Admin_V1_AuditExportRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func auditExport<Result>(
+        request: GRPCCore.ClientRequest<Renkei_Admin_V1_AuditExportRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Renkei_Admin_V1_AuditExportChunk>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.auditExport(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_AuditExportRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_AuditExportChunk>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AssessmentFigures" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Administrator or auditor: the node's figures for the assessment form.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Renkei_Admin_V1_AssessmentFiguresRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func assessmentFigures<Result>(
+        request: GRPCCore.ClientRequest<Renkei_Admin_V1_AssessmentFiguresRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_AssessmentFiguresResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.assessmentFigures(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_AssessmentFiguresRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_AssessmentFiguresResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// Helpers providing sugared APIs for 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_Records.ClientProtocol {
+    /// Call the "ImportRecords" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Clerk: upload a CSV and import it with the foundation's whole-file rules.
+    /// > The upload is held in memory (/dev/shm), never written to disk
+    /// > unencrypted, and at most the node's import limit (default 512 MiB).
+    ///
+    /// - Parameters:
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func importRecords<Result>(
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Renkei_Admin_V1_ImportChunk>) async throws -> Void,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_ImportResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.StreamingClientRequest<Renkei_Admin_V1_ImportChunk>(
+            metadata: metadata,
+            producer: producer
+        )
+        return try await self.importRecords(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportVaccinations" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Clerk: the vaccination export CSV (no Individual Numbers), streamed in
+    /// > chunks of at most 32 KiB. `for_media` marks an export for removable
+    /// > media: the client seals it with a passphrase; the node logs its id.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportVaccinations<Result>(
+        _ message: Renkei_Admin_V1_ExportRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Renkei_Admin_V1_ExportChunk>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Renkei_Admin_V1_ExportRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.exportVaccinations(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReportMediaErased" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Clerk: the operator's report that a medium holding export `media_id`
+    /// > was erased or destroyed.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reportMediaErased<Result>(
+        _ message: Renkei_Admin_V1_MediaErasedRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_MediaErasedResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Renkei_Admin_V1_MediaErasedRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.reportMediaErased(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ResidentShow" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Clerk: one resident of the acting municipality, found by number.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func residentShow<Result>(
+        _ message: Renkei_Admin_V1_ResidentShowRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_ResidentShowResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Renkei_Admin_V1_ResidentShowRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.residentShow(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TenantDelete" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Administrator: delete the acting municipality's tenant by destroying its
+    /// > keys (crypto-shredding), then its column families.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func tenantDelete<Result>(
+        _ message: Renkei_Admin_V1_TenantDeleteRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_TenantDeleteResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Renkei_Admin_V1_TenantDeleteRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.tenantDelete(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AuditExport" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Auditor: the acting municipality's operation log between two times,
+    /// > verified while read, as CSV in chunks of at most 32 KiB.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func auditExport<Result>(
+        _ message: Renkei_Admin_V1_AuditExportRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Renkei_Admin_V1_AuditExportChunk>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Renkei_Admin_V1_AuditExportRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.auditExport(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AssessmentFigures" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Administrator or auditor: the node's figures for the assessment form.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func assessmentFigures<Result>(
+        _ message: Renkei_Admin_V1_AssessmentFiguresRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_AssessmentFiguresResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Renkei_Admin_V1_AssessmentFiguresRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.assessmentFigures(
             request: request,
             options: options,
             onResponse: handleResponse

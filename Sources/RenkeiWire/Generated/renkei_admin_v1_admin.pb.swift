@@ -16,8 +16,14 @@
 // system account can connect. Every call names the municipality the operator
 // acts as (`acting_code`); the node refuses a code it does not host
 // (PERMISSION_DENIED), so an operator view of one tenant on a shared node
-// never acts for another. Operator accounts, sessions and roles come on top
-// of this (issue 6).
+// never acts for another.
+//
+// Operator accounts (issue 6): every call but Login carries `session`, the
+// token Login returned. The session's account belongs to one municipality:
+// acting_code must be that municipality, and the account's roles must allow
+// the call (see Sources/RenkeiAccess/PermissionMatrix.swift); otherwise the
+// call is PERMISSION_DENIED and the attempt is written to the operation log.
+// A missing, unknown or expired session is UNAUTHENTICATED (log in again).
 //
 // Field rules are the peer contract's (renkei/v1/inquiry.proto): codes are 6
 // digits with their check digit, numbers 12 digits with theirs; a broken rule
@@ -62,6 +68,9 @@ public nonisolated struct Renkei_Admin_V1_InquireTransferRequest: Sendable {
 
   /// As renkei.v1.TransferInquiryRequest.consent_reference.
   public var consentReference: String = String()
+
+  /// The session token from Login (in the first message of a stream).
+  public var session: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -119,6 +128,9 @@ public nonisolated struct Renkei_Admin_V1_MarkMovedOutRequest: Sendable {
 
   /// The move-out date "YYYY-MM-DD"; empty means today (node's clock, JST).
   public var movedOutOn: String = String()
+
+  /// The session token from Login (in the first message of a stream).
+  public var session: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -245,6 +257,9 @@ public nonisolated struct Renkei_Admin_V1_AdminBulkRows: Sendable {
 
   public var attempts: UInt32 = 0
 
+  /// The session token from Login (in the first message of a stream).
+  public var session: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -358,6 +373,9 @@ public nonisolated struct Renkei_Admin_V1_BackupNowRequest: Sendable {
 
   public var actingCode: String = String()
 
+  /// The session token from Login (in the first message of a stream).
+  public var session: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -394,6 +412,9 @@ public nonisolated struct Renkei_Admin_V1_BackupStatusRequest: Sendable {
   // methods supported on all messages.
 
   public var actingCode: String = String()
+
+  /// The session token from Login (in the first message of a stream).
+  public var session: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -458,6 +479,9 @@ public nonisolated struct Renkei_Admin_V1_BackupDrillMarkRequest: Sendable {
 
   public var actingCode: String = String()
 
+  /// The session token from Login (in the first message of a stream).
+  public var session: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -507,13 +531,498 @@ public nonisolated struct Renkei_Admin_V1_BackupDrillMarkResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Renkei_Admin_V1_LoginRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var login: String = String()
+
+  public var password: String = String()
+
+  /// The current 6-digit code of the account's authenticator.
+  public var totp: String = String()
+
+  /// The terminal the operator works at (1-64 of A-Z a-z 0-9 . _ : -).
+  public var terminal: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_LoginResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var session: String = String()
+
+  public var code: String = String()
+
+  public var roles: [String] = []
+
+  public var idleSeconds: UInt32 = 0
+
+  public var lifetimeSeconds: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_LogoutRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var session: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_LogoutResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_UserAddRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var session: String = String()
+
+  public var actingCode: String = String()
+
+  public var login: String = String()
+
+  public var roles: [String] = []
+
+  /// The people who use the account; two or more make it a shared ID, which
+  /// must also name its terminals.
+  public var people: [String] = []
+
+  public var terminals: [String] = []
+
+  public var password: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_UserAddResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var login: String = String()
+
+  /// The TOTP secret (base32) and its otpauth:// URI: shown once, to enrol the
+  /// authenticator. The node keeps it sealed under its master key.
+  public var totpSecretBase32: String = String()
+
+  public var provisioningUri: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_UserDisableRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var session: String = String()
+
+  public var actingCode: String = String()
+
+  public var login: String = String()
+
+  /// Why (moved, left, ...): 1-200 characters, no personal data.
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_UserDisableResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sessionsClosed: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_UserListRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var session: String = String()
+
+  public var actingCode: String = String()
+
+  public var review: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_UserRow: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var login: String = String()
+
+  public var roles: [String] = []
+
+  public var people: [String] = []
+
+  public var terminals: [String] = []
+
+  public var createdUnixMillis: UInt64 = 0
+
+  /// 0 if never used.
+  public var lastLoginUnixMillis: UInt64 = 0
+
+  public var disabled: Bool = false
+
+  public var disabledReason: String = String()
+
+  public var dormant: Bool = false
+
+  public var locked: Bool = false
+
+  public var shared: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_UserListResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var users: [Renkei_Admin_V1_UserRow] = []
+
+  public var dormantDays: UInt32 = 0
+
+  /// The audit sequence of the accounts-reviewed entry, if review was asked.
+  public var reviewAuditSequence: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_ImportChunk: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// First message only: session, acting_code, kind, encoding, batch_rows, file_name.
+  public var session: String = String()
+
+  public var actingCode: String = String()
+
+  /// "residents" or "vaccinations".
+  public var kind: String = String()
+
+  /// "utf-8" or "cp932".
+  public var encoding: String = String()
+
+  public var batchRows: UInt32 = 0
+
+  /// The file's name (no path), for messages only.
+  public var fileName: String = String()
+
+  /// Up to 32 KiB of the file.
+  public var data: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_ImportResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rows: UInt64 = 0
+
+  public var inserted: UInt64 = 0
+
+  public var updated: UInt64 = 0
+
+  public var unchanged: UInt64 = 0
+
+  public var seconds: Double = 0
+
+  public var auditSequence: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_ExportRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var session: String = String()
+
+  public var actingCode: String = String()
+
+  /// "utf-8" or "cp932".
+  public var encoding: String = String()
+
+  public var byteOrderMark: Bool = false
+
+  public var forMedia: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_ExportChunk: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// First message: the export's id (a UUID, also in the operation log) and
+  /// the number of records.
+  public var exportID: String = String()
+
+  public var records: UInt64 = 0
+
+  public var data: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_MediaErasedRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var session: String = String()
+
+  public var actingCode: String = String()
+
+  public var mediaID: String = String()
+
+  /// How (e.g. "overwritten", "destroyed"): 1-200 characters, no personal data.
+  public var method: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_MediaErasedResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var auditSequence: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_ResidentShowRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var session: String = String()
+
+  public var actingCode: String = String()
+
+  public var individualNumber: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_ResidentShowResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var found: Bool = false
+
+  /// The report the offline `renkei resident show` prints (UTF-8 text).
+  public var report: String = String()
+
+  public var auditSequence: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_TenantDeleteRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var session: String = String()
+
+  public var actingCode: String = String()
+
+  /// The code again, to confirm.
+  public var confirmCode: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_TenantDeleteResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var auditSequence: UInt64 = 0
+
+  public var accountsDisabled: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_AuditExportRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var session: String = String()
+
+  public var actingCode: String = String()
+
+  /// Inclusive start and exclusive end, unix milliseconds; 0 = open.
+  public var fromUnixMillis: UInt64 = 0
+
+  public var toUnixMillis: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_AuditExportChunk: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// First message: entries in range and whether the whole log verified.
+  public var entries: UInt64 = 0
+
+  public var verified: Bool = false
+
+  public var problem: String = String()
+
+  public var data: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_AssessmentFiguresRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var session: String = String()
+
+  public var actingCode: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_AssessmentFiguresResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var code: String = String()
+
+  public var name: String = String()
+
+  public var residents: UInt64 = 0
+
+  public var vaccinations: UInt64 = 0
+
+  public var receivedFiles: UInt64 = 0
+
+  public var tenantsOnNode: UInt32 = 0
+
+  /// role -> number of enabled accounts.
+  public var accountsByRole: Dictionary<String,UInt32> = [:]
+
+  public var accountsEnabled: UInt32 = 0
+
+  public var accountsDisabled: UInt32 = 0
+
+  public var accountsDormant: UInt32 = 0
+
+  public var accountsShared: UInt32 = 0
+
+  /// 0 if never reviewed.
+  public var lastReviewUnixMillis: UInt64 = 0
+
+  /// The vault address, empty without backup.
+  public var backupSite: String = String()
+
+  public var backupMode: String = String()
+
+  public var encryption: String = String()
+
+  public var recordItems: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "renkei.admin.v1"
 
 nonisolated extension Renkei_Admin_V1_InquireTransferRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".InquireTransferRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}acting_code\0\u{3}target_code\0\u{3}individual_number\0\u{1}purpose\0\u{3}consent_reference\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}acting_code\0\u{3}target_code\0\u{3}individual_number\0\u{1}purpose\0\u{3}consent_reference\0\u{2}\u{a}session\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -526,6 +1035,7 @@ nonisolated extension Renkei_Admin_V1_InquireTransferRequest: SwiftProtobuf.Mess
       case 3: try { try decoder.decodeSingularStringField(value: &self.individualNumber) }()
       case 4: try { try decoder.decodeSingularEnumField(value: &self.purpose) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.consentReference) }()
+      case 15: try { try decoder.decodeSingularStringField(value: &self.session) }()
       default: break
       }
     }
@@ -547,6 +1057,9 @@ nonisolated extension Renkei_Admin_V1_InquireTransferRequest: SwiftProtobuf.Mess
     if !self.consentReference.isEmpty {
       try visitor.visitSingularStringField(value: self.consentReference, fieldNumber: 5)
     }
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -556,6 +1069,7 @@ nonisolated extension Renkei_Admin_V1_InquireTransferRequest: SwiftProtobuf.Mess
     if lhs.individualNumber != rhs.individualNumber {return false}
     if lhs.purpose != rhs.purpose {return false}
     if lhs.consentReference != rhs.consentReference {return false}
+    if lhs.session != rhs.session {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -617,7 +1131,7 @@ nonisolated extension Renkei_Admin_V1_InquireTransferResponse: SwiftProtobuf.Mes
 
 nonisolated extension Renkei_Admin_V1_MarkMovedOutRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MarkMovedOutRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}acting_code\0\u{3}individual_number\0\u{3}to_code\0\u{3}moved_out_on\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}acting_code\0\u{3}individual_number\0\u{3}to_code\0\u{3}moved_out_on\0\u{2}\u{b}session\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -629,6 +1143,7 @@ nonisolated extension Renkei_Admin_V1_MarkMovedOutRequest: SwiftProtobuf.Message
       case 2: try { try decoder.decodeSingularStringField(value: &self.individualNumber) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.toCode) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.movedOutOn) }()
+      case 15: try { try decoder.decodeSingularStringField(value: &self.session) }()
       default: break
       }
     }
@@ -647,6 +1162,9 @@ nonisolated extension Renkei_Admin_V1_MarkMovedOutRequest: SwiftProtobuf.Message
     if !self.movedOutOn.isEmpty {
       try visitor.visitSingularStringField(value: self.movedOutOn, fieldNumber: 4)
     }
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -655,6 +1173,7 @@ nonisolated extension Renkei_Admin_V1_MarkMovedOutRequest: SwiftProtobuf.Message
     if lhs.individualNumber != rhs.individualNumber {return false}
     if lhs.toCode != rhs.toCode {return false}
     if lhs.movedOutOn != rhs.movedOutOn {return false}
+    if lhs.session != rhs.session {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -751,7 +1270,7 @@ nonisolated extension Renkei_Admin_V1_AdminBulkRow: SwiftProtobuf.Message, Swift
 
 nonisolated extension Renkei_Admin_V1_AdminBulkRows: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AdminBulkRows"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}acting_code\0\u{1}purpose\0\u{3}consent_reference\0\u{1}rows\0\u{3}batch_size\0\u{3}streams_per_provider\0\u{1}attempts\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}acting_code\0\u{1}purpose\0\u{3}consent_reference\0\u{1}rows\0\u{3}batch_size\0\u{3}streams_per_provider\0\u{1}attempts\0\u{2}\u{8}session\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -766,6 +1285,7 @@ nonisolated extension Renkei_Admin_V1_AdminBulkRows: SwiftProtobuf.Message, Swif
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.batchSize) }()
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.streamsPerProvider) }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.attempts) }()
+      case 15: try { try decoder.decodeSingularStringField(value: &self.session) }()
       default: break
       }
     }
@@ -793,6 +1313,9 @@ nonisolated extension Renkei_Admin_V1_AdminBulkRows: SwiftProtobuf.Message, Swif
     if self.attempts != 0 {
       try visitor.visitSingularUInt32Field(value: self.attempts, fieldNumber: 7)
     }
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -804,6 +1327,7 @@ nonisolated extension Renkei_Admin_V1_AdminBulkRows: SwiftProtobuf.Message, Swif
     if lhs.batchSize != rhs.batchSize {return false}
     if lhs.streamsPerProvider != rhs.streamsPerProvider {return false}
     if lhs.attempts != rhs.attempts {return false}
+    if lhs.session != rhs.session {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -910,7 +1434,7 @@ nonisolated extension Renkei_Admin_V1_AdminBulkProgress: SwiftProtobuf.Message, 
 
 nonisolated extension Renkei_Admin_V1_BackupNowRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".BackupNowRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}acting_code\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}acting_code\0\u{2}\u{e}session\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -919,6 +1443,7 @@ nonisolated extension Renkei_Admin_V1_BackupNowRequest: SwiftProtobuf.Message, S
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      case 15: try { try decoder.decodeSingularStringField(value: &self.session) }()
       default: break
       }
     }
@@ -928,11 +1453,15 @@ nonisolated extension Renkei_Admin_V1_BackupNowRequest: SwiftProtobuf.Message, S
     if !self.actingCode.isEmpty {
       try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 1)
     }
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Renkei_Admin_V1_BackupNowRequest, rhs: Renkei_Admin_V1_BackupNowRequest) -> Bool {
     if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.session != rhs.session {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -995,7 +1524,7 @@ nonisolated extension Renkei_Admin_V1_BackupNowResponse: SwiftProtobuf.Message, 
 
 nonisolated extension Renkei_Admin_V1_BackupStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".BackupStatusRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}acting_code\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}acting_code\0\u{2}\u{e}session\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1004,6 +1533,7 @@ nonisolated extension Renkei_Admin_V1_BackupStatusRequest: SwiftProtobuf.Message
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      case 15: try { try decoder.decodeSingularStringField(value: &self.session) }()
       default: break
       }
     }
@@ -1013,11 +1543,15 @@ nonisolated extension Renkei_Admin_V1_BackupStatusRequest: SwiftProtobuf.Message
     if !self.actingCode.isEmpty {
       try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 1)
     }
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Renkei_Admin_V1_BackupStatusRequest, rhs: Renkei_Admin_V1_BackupStatusRequest) -> Bool {
     if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.session != rhs.session {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1130,7 +1664,7 @@ nonisolated extension Renkei_Admin_V1_BackupStatusResponse: SwiftProtobuf.Messag
 
 nonisolated extension Renkei_Admin_V1_BackupDrillMarkRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".BackupDrillMarkRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}acting_code\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}acting_code\0\u{2}\u{e}session\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1139,6 +1673,7 @@ nonisolated extension Renkei_Admin_V1_BackupDrillMarkRequest: SwiftProtobuf.Mess
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      case 15: try { try decoder.decodeSingularStringField(value: &self.session) }()
       default: break
       }
     }
@@ -1148,11 +1683,15 @@ nonisolated extension Renkei_Admin_V1_BackupDrillMarkRequest: SwiftProtobuf.Mess
     if !self.actingCode.isEmpty {
       try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 1)
     }
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Renkei_Admin_V1_BackupDrillMarkRequest, rhs: Renkei_Admin_V1_BackupDrillMarkRequest) -> Bool {
     if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.session != rhs.session {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1248,6 +1787,1150 @@ nonisolated extension Renkei_Admin_V1_BackupDrillMarkResponse: SwiftProtobuf.Mes
     if lhs.sentinelSeq != rhs.sentinelSeq {return false}
     if lhs.countedSeq != rhs.countedSeq {return false}
     if lhs.tenants != rhs.tenants {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_LoginRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LoginRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}login\0\u{1}password\0\u{1}totp\0\u{1}terminal\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.login) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.password) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.totp) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.terminal) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.login.isEmpty {
+      try visitor.visitSingularStringField(value: self.login, fieldNumber: 1)
+    }
+    if !self.password.isEmpty {
+      try visitor.visitSingularStringField(value: self.password, fieldNumber: 2)
+    }
+    if !self.totp.isEmpty {
+      try visitor.visitSingularStringField(value: self.totp, fieldNumber: 3)
+    }
+    if !self.terminal.isEmpty {
+      try visitor.visitSingularStringField(value: self.terminal, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_LoginRequest, rhs: Renkei_Admin_V1_LoginRequest) -> Bool {
+    if lhs.login != rhs.login {return false}
+    if lhs.password != rhs.password {return false}
+    if lhs.totp != rhs.totp {return false}
+    if lhs.terminal != rhs.terminal {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_LoginResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LoginResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{1}code\0\u{1}roles\0\u{3}idle_seconds\0\u{3}lifetime_seconds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.session) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.roles) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.idleSeconds) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.lifetimeSeconds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 1)
+    }
+    if !self.code.isEmpty {
+      try visitor.visitSingularStringField(value: self.code, fieldNumber: 2)
+    }
+    if !self.roles.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.roles, fieldNumber: 3)
+    }
+    if self.idleSeconds != 0 {
+      try visitor.visitSingularUInt32Field(value: self.idleSeconds, fieldNumber: 4)
+    }
+    if self.lifetimeSeconds != 0 {
+      try visitor.visitSingularUInt32Field(value: self.lifetimeSeconds, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_LoginResponse, rhs: Renkei_Admin_V1_LoginResponse) -> Bool {
+    if lhs.session != rhs.session {return false}
+    if lhs.code != rhs.code {return false}
+    if lhs.roles != rhs.roles {return false}
+    if lhs.idleSeconds != rhs.idleSeconds {return false}
+    if lhs.lifetimeSeconds != rhs.lifetimeSeconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_LogoutRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LogoutRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.session) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_LogoutRequest, rhs: Renkei_Admin_V1_LogoutRequest) -> Bool {
+    if lhs.session != rhs.session {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_LogoutResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LogoutResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_LogoutResponse, rhs: Renkei_Admin_V1_LogoutResponse) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_UserAddRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UserAddRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{3}acting_code\0\u{1}login\0\u{1}roles\0\u{1}people\0\u{1}terminals\0\u{1}password\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.session) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.login) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.roles) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.people) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.terminals) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.password) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 1)
+    }
+    if !self.actingCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 2)
+    }
+    if !self.login.isEmpty {
+      try visitor.visitSingularStringField(value: self.login, fieldNumber: 3)
+    }
+    if !self.roles.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.roles, fieldNumber: 4)
+    }
+    if !self.people.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.people, fieldNumber: 5)
+    }
+    if !self.terminals.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.terminals, fieldNumber: 6)
+    }
+    if !self.password.isEmpty {
+      try visitor.visitSingularStringField(value: self.password, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_UserAddRequest, rhs: Renkei_Admin_V1_UserAddRequest) -> Bool {
+    if lhs.session != rhs.session {return false}
+    if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.login != rhs.login {return false}
+    if lhs.roles != rhs.roles {return false}
+    if lhs.people != rhs.people {return false}
+    if lhs.terminals != rhs.terminals {return false}
+    if lhs.password != rhs.password {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_UserAddResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UserAddResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}login\0\u{3}totp_secret_base32\0\u{3}provisioning_uri\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.login) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.totpSecretBase32) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.provisioningUri) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.login.isEmpty {
+      try visitor.visitSingularStringField(value: self.login, fieldNumber: 1)
+    }
+    if !self.totpSecretBase32.isEmpty {
+      try visitor.visitSingularStringField(value: self.totpSecretBase32, fieldNumber: 2)
+    }
+    if !self.provisioningUri.isEmpty {
+      try visitor.visitSingularStringField(value: self.provisioningUri, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_UserAddResponse, rhs: Renkei_Admin_V1_UserAddResponse) -> Bool {
+    if lhs.login != rhs.login {return false}
+    if lhs.totpSecretBase32 != rhs.totpSecretBase32 {return false}
+    if lhs.provisioningUri != rhs.provisioningUri {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_UserDisableRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UserDisableRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{3}acting_code\0\u{1}login\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.session) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.login) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 1)
+    }
+    if !self.actingCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 2)
+    }
+    if !self.login.isEmpty {
+      try visitor.visitSingularStringField(value: self.login, fieldNumber: 3)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_UserDisableRequest, rhs: Renkei_Admin_V1_UserDisableRequest) -> Bool {
+    if lhs.session != rhs.session {return false}
+    if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.login != rhs.login {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_UserDisableResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UserDisableResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}sessions_closed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.sessionsClosed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.sessionsClosed != 0 {
+      try visitor.visitSingularUInt32Field(value: self.sessionsClosed, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_UserDisableResponse, rhs: Renkei_Admin_V1_UserDisableResponse) -> Bool {
+    if lhs.sessionsClosed != rhs.sessionsClosed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_UserListRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UserListRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{3}acting_code\0\u{1}review\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.session) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.review) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 1)
+    }
+    if !self.actingCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 2)
+    }
+    if self.review != false {
+      try visitor.visitSingularBoolField(value: self.review, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_UserListRequest, rhs: Renkei_Admin_V1_UserListRequest) -> Bool {
+    if lhs.session != rhs.session {return false}
+    if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.review != rhs.review {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_UserRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UserRow"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}login\0\u{1}roles\0\u{1}people\0\u{1}terminals\0\u{3}created_unix_millis\0\u{3}last_login_unix_millis\0\u{1}disabled\0\u{3}disabled_reason\0\u{1}dormant\0\u{1}locked\0\u{1}shared\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.login) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.roles) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.people) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.terminals) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.createdUnixMillis) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.lastLoginUnixMillis) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.disabled) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.disabledReason) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.dormant) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.locked) }()
+      case 11: try { try decoder.decodeSingularBoolField(value: &self.shared) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.login.isEmpty {
+      try visitor.visitSingularStringField(value: self.login, fieldNumber: 1)
+    }
+    if !self.roles.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.roles, fieldNumber: 2)
+    }
+    if !self.people.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.people, fieldNumber: 3)
+    }
+    if !self.terminals.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.terminals, fieldNumber: 4)
+    }
+    if self.createdUnixMillis != 0 {
+      try visitor.visitSingularUInt64Field(value: self.createdUnixMillis, fieldNumber: 5)
+    }
+    if self.lastLoginUnixMillis != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lastLoginUnixMillis, fieldNumber: 6)
+    }
+    if self.disabled != false {
+      try visitor.visitSingularBoolField(value: self.disabled, fieldNumber: 7)
+    }
+    if !self.disabledReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.disabledReason, fieldNumber: 8)
+    }
+    if self.dormant != false {
+      try visitor.visitSingularBoolField(value: self.dormant, fieldNumber: 9)
+    }
+    if self.locked != false {
+      try visitor.visitSingularBoolField(value: self.locked, fieldNumber: 10)
+    }
+    if self.shared != false {
+      try visitor.visitSingularBoolField(value: self.shared, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_UserRow, rhs: Renkei_Admin_V1_UserRow) -> Bool {
+    if lhs.login != rhs.login {return false}
+    if lhs.roles != rhs.roles {return false}
+    if lhs.people != rhs.people {return false}
+    if lhs.terminals != rhs.terminals {return false}
+    if lhs.createdUnixMillis != rhs.createdUnixMillis {return false}
+    if lhs.lastLoginUnixMillis != rhs.lastLoginUnixMillis {return false}
+    if lhs.disabled != rhs.disabled {return false}
+    if lhs.disabledReason != rhs.disabledReason {return false}
+    if lhs.dormant != rhs.dormant {return false}
+    if lhs.locked != rhs.locked {return false}
+    if lhs.shared != rhs.shared {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_UserListResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UserListResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}users\0\u{3}dormant_days\0\u{3}review_audit_sequence\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.users) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.dormantDays) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.reviewAuditSequence) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.users.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.users, fieldNumber: 1)
+    }
+    if self.dormantDays != 0 {
+      try visitor.visitSingularUInt32Field(value: self.dormantDays, fieldNumber: 2)
+    }
+    if self.reviewAuditSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.reviewAuditSequence, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_UserListResponse, rhs: Renkei_Admin_V1_UserListResponse) -> Bool {
+    if lhs.users != rhs.users {return false}
+    if lhs.dormantDays != rhs.dormantDays {return false}
+    if lhs.reviewAuditSequence != rhs.reviewAuditSequence {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_ImportChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImportChunk"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{3}acting_code\0\u{1}kind\0\u{1}encoding\0\u{3}batch_rows\0\u{3}file_name\0\u{1}data\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.session) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.encoding) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.batchRows) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.fileName) }()
+      case 7: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 1)
+    }
+    if !self.actingCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 2)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 3)
+    }
+    if !self.encoding.isEmpty {
+      try visitor.visitSingularStringField(value: self.encoding, fieldNumber: 4)
+    }
+    if self.batchRows != 0 {
+      try visitor.visitSingularUInt32Field(value: self.batchRows, fieldNumber: 5)
+    }
+    if !self.fileName.isEmpty {
+      try visitor.visitSingularStringField(value: self.fileName, fieldNumber: 6)
+    }
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_ImportChunk, rhs: Renkei_Admin_V1_ImportChunk) -> Bool {
+    if lhs.session != rhs.session {return false}
+    if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.encoding != rhs.encoding {return false}
+    if lhs.batchRows != rhs.batchRows {return false}
+    if lhs.fileName != rhs.fileName {return false}
+    if lhs.data != rhs.data {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_ImportResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImportResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rows\0\u{1}inserted\0\u{1}updated\0\u{1}unchanged\0\u{1}seconds\0\u{3}audit_sequence\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.rows) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.inserted) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.updated) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.unchanged) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.seconds) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.auditSequence) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.rows != 0 {
+      try visitor.visitSingularUInt64Field(value: self.rows, fieldNumber: 1)
+    }
+    if self.inserted != 0 {
+      try visitor.visitSingularUInt64Field(value: self.inserted, fieldNumber: 2)
+    }
+    if self.updated != 0 {
+      try visitor.visitSingularUInt64Field(value: self.updated, fieldNumber: 3)
+    }
+    if self.unchanged != 0 {
+      try visitor.visitSingularUInt64Field(value: self.unchanged, fieldNumber: 4)
+    }
+    if self.seconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.seconds, fieldNumber: 5)
+    }
+    if self.auditSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.auditSequence, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_ImportResponse, rhs: Renkei_Admin_V1_ImportResponse) -> Bool {
+    if lhs.rows != rhs.rows {return false}
+    if lhs.inserted != rhs.inserted {return false}
+    if lhs.updated != rhs.updated {return false}
+    if lhs.unchanged != rhs.unchanged {return false}
+    if lhs.seconds != rhs.seconds {return false}
+    if lhs.auditSequence != rhs.auditSequence {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_ExportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{3}acting_code\0\u{1}encoding\0\u{3}byte_order_mark\0\u{3}for_media\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.session) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.encoding) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.byteOrderMark) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.forMedia) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 1)
+    }
+    if !self.actingCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 2)
+    }
+    if !self.encoding.isEmpty {
+      try visitor.visitSingularStringField(value: self.encoding, fieldNumber: 3)
+    }
+    if self.byteOrderMark != false {
+      try visitor.visitSingularBoolField(value: self.byteOrderMark, fieldNumber: 4)
+    }
+    if self.forMedia != false {
+      try visitor.visitSingularBoolField(value: self.forMedia, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_ExportRequest, rhs: Renkei_Admin_V1_ExportRequest) -> Bool {
+    if lhs.session != rhs.session {return false}
+    if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.encoding != rhs.encoding {return false}
+    if lhs.byteOrderMark != rhs.byteOrderMark {return false}
+    if lhs.forMedia != rhs.forMedia {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_ExportChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportChunk"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}export_id\0\u{1}records\0\u{1}data\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.exportID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.records) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.exportID.isEmpty {
+      try visitor.visitSingularStringField(value: self.exportID, fieldNumber: 1)
+    }
+    if self.records != 0 {
+      try visitor.visitSingularUInt64Field(value: self.records, fieldNumber: 2)
+    }
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_ExportChunk, rhs: Renkei_Admin_V1_ExportChunk) -> Bool {
+    if lhs.exportID != rhs.exportID {return false}
+    if lhs.records != rhs.records {return false}
+    if lhs.data != rhs.data {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_MediaErasedRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MediaErasedRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{3}acting_code\0\u{3}media_id\0\u{1}method\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.session) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.mediaID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.method) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 1)
+    }
+    if !self.actingCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 2)
+    }
+    if !self.mediaID.isEmpty {
+      try visitor.visitSingularStringField(value: self.mediaID, fieldNumber: 3)
+    }
+    if !self.method.isEmpty {
+      try visitor.visitSingularStringField(value: self.method, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_MediaErasedRequest, rhs: Renkei_Admin_V1_MediaErasedRequest) -> Bool {
+    if lhs.session != rhs.session {return false}
+    if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.mediaID != rhs.mediaID {return false}
+    if lhs.method != rhs.method {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_MediaErasedResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MediaErasedResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}audit_sequence\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.auditSequence) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.auditSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.auditSequence, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_MediaErasedResponse, rhs: Renkei_Admin_V1_MediaErasedResponse) -> Bool {
+    if lhs.auditSequence != rhs.auditSequence {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_ResidentShowRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ResidentShowRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{3}acting_code\0\u{3}individual_number\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.session) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.individualNumber) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 1)
+    }
+    if !self.actingCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 2)
+    }
+    if !self.individualNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.individualNumber, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_ResidentShowRequest, rhs: Renkei_Admin_V1_ResidentShowRequest) -> Bool {
+    if lhs.session != rhs.session {return false}
+    if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.individualNumber != rhs.individualNumber {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_ResidentShowResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ResidentShowResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}found\0\u{1}report\0\u{3}audit_sequence\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.found) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.report) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.auditSequence) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.found != false {
+      try visitor.visitSingularBoolField(value: self.found, fieldNumber: 1)
+    }
+    if !self.report.isEmpty {
+      try visitor.visitSingularStringField(value: self.report, fieldNumber: 2)
+    }
+    if self.auditSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.auditSequence, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_ResidentShowResponse, rhs: Renkei_Admin_V1_ResidentShowResponse) -> Bool {
+    if lhs.found != rhs.found {return false}
+    if lhs.report != rhs.report {return false}
+    if lhs.auditSequence != rhs.auditSequence {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_TenantDeleteRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TenantDeleteRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{3}acting_code\0\u{3}confirm_code\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.session) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.confirmCode) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 1)
+    }
+    if !self.actingCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 2)
+    }
+    if !self.confirmCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.confirmCode, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_TenantDeleteRequest, rhs: Renkei_Admin_V1_TenantDeleteRequest) -> Bool {
+    if lhs.session != rhs.session {return false}
+    if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.confirmCode != rhs.confirmCode {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_TenantDeleteResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TenantDeleteResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}audit_sequence\0\u{3}accounts_disabled\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.auditSequence) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.accountsDisabled) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.auditSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.auditSequence, fieldNumber: 1)
+    }
+    if self.accountsDisabled != 0 {
+      try visitor.visitSingularUInt32Field(value: self.accountsDisabled, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_TenantDeleteResponse, rhs: Renkei_Admin_V1_TenantDeleteResponse) -> Bool {
+    if lhs.auditSequence != rhs.auditSequence {return false}
+    if lhs.accountsDisabled != rhs.accountsDisabled {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_AuditExportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AuditExportRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{3}acting_code\0\u{3}from_unix_millis\0\u{3}to_unix_millis\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.session) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.fromUnixMillis) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.toUnixMillis) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 1)
+    }
+    if !self.actingCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 2)
+    }
+    if self.fromUnixMillis != 0 {
+      try visitor.visitSingularUInt64Field(value: self.fromUnixMillis, fieldNumber: 3)
+    }
+    if self.toUnixMillis != 0 {
+      try visitor.visitSingularUInt64Field(value: self.toUnixMillis, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_AuditExportRequest, rhs: Renkei_Admin_V1_AuditExportRequest) -> Bool {
+    if lhs.session != rhs.session {return false}
+    if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.fromUnixMillis != rhs.fromUnixMillis {return false}
+    if lhs.toUnixMillis != rhs.toUnixMillis {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_AuditExportChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AuditExportChunk"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entries\0\u{1}verified\0\u{1}problem\0\u{1}data\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.entries) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.verified) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.problem) }()
+      case 4: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.entries != 0 {
+      try visitor.visitSingularUInt64Field(value: self.entries, fieldNumber: 1)
+    }
+    if self.verified != false {
+      try visitor.visitSingularBoolField(value: self.verified, fieldNumber: 2)
+    }
+    if !self.problem.isEmpty {
+      try visitor.visitSingularStringField(value: self.problem, fieldNumber: 3)
+    }
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_AuditExportChunk, rhs: Renkei_Admin_V1_AuditExportChunk) -> Bool {
+    if lhs.entries != rhs.entries {return false}
+    if lhs.verified != rhs.verified {return false}
+    if lhs.problem != rhs.problem {return false}
+    if lhs.data != rhs.data {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_AssessmentFiguresRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AssessmentFiguresRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{3}acting_code\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.session) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 1)
+    }
+    if !self.actingCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_AssessmentFiguresRequest, rhs: Renkei_Admin_V1_AssessmentFiguresRequest) -> Bool {
+    if lhs.session != rhs.session {return false}
+    if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_AssessmentFiguresResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AssessmentFiguresResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}name\0\u{1}residents\0\u{1}vaccinations\0\u{3}received_files\0\u{3}tenants_on_node\0\u{3}accounts_by_role\0\u{3}accounts_enabled\0\u{3}accounts_disabled\0\u{3}accounts_dormant\0\u{3}accounts_shared\0\u{3}last_review_unix_millis\0\u{3}backup_site\0\u{3}backup_mode\0\u{1}encryption\0\u{3}record_items\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.residents) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.vaccinations) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.receivedFiles) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.tenantsOnNode) }()
+      case 7: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufUInt32>.self, value: &self.accountsByRole) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.accountsEnabled) }()
+      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.accountsDisabled) }()
+      case 10: try { try decoder.decodeSingularUInt32Field(value: &self.accountsDormant) }()
+      case 11: try { try decoder.decodeSingularUInt32Field(value: &self.accountsShared) }()
+      case 12: try { try decoder.decodeSingularUInt64Field(value: &self.lastReviewUnixMillis) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.backupSite) }()
+      case 14: try { try decoder.decodeSingularStringField(value: &self.backupMode) }()
+      case 15: try { try decoder.decodeSingularStringField(value: &self.encryption) }()
+      case 16: try { try decoder.decodeRepeatedStringField(value: &self.recordItems) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.code.isEmpty {
+      try visitor.visitSingularStringField(value: self.code, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.residents != 0 {
+      try visitor.visitSingularUInt64Field(value: self.residents, fieldNumber: 3)
+    }
+    if self.vaccinations != 0 {
+      try visitor.visitSingularUInt64Field(value: self.vaccinations, fieldNumber: 4)
+    }
+    if self.receivedFiles != 0 {
+      try visitor.visitSingularUInt64Field(value: self.receivedFiles, fieldNumber: 5)
+    }
+    if self.tenantsOnNode != 0 {
+      try visitor.visitSingularUInt32Field(value: self.tenantsOnNode, fieldNumber: 6)
+    }
+    if !self.accountsByRole.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufUInt32>.self, value: self.accountsByRole, fieldNumber: 7)
+    }
+    if self.accountsEnabled != 0 {
+      try visitor.visitSingularUInt32Field(value: self.accountsEnabled, fieldNumber: 8)
+    }
+    if self.accountsDisabled != 0 {
+      try visitor.visitSingularUInt32Field(value: self.accountsDisabled, fieldNumber: 9)
+    }
+    if self.accountsDormant != 0 {
+      try visitor.visitSingularUInt32Field(value: self.accountsDormant, fieldNumber: 10)
+    }
+    if self.accountsShared != 0 {
+      try visitor.visitSingularUInt32Field(value: self.accountsShared, fieldNumber: 11)
+    }
+    if self.lastReviewUnixMillis != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lastReviewUnixMillis, fieldNumber: 12)
+    }
+    if !self.backupSite.isEmpty {
+      try visitor.visitSingularStringField(value: self.backupSite, fieldNumber: 13)
+    }
+    if !self.backupMode.isEmpty {
+      try visitor.visitSingularStringField(value: self.backupMode, fieldNumber: 14)
+    }
+    if !self.encryption.isEmpty {
+      try visitor.visitSingularStringField(value: self.encryption, fieldNumber: 15)
+    }
+    if !self.recordItems.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.recordItems, fieldNumber: 16)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_AssessmentFiguresResponse, rhs: Renkei_Admin_V1_AssessmentFiguresResponse) -> Bool {
+    if lhs.code != rhs.code {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.residents != rhs.residents {return false}
+    if lhs.vaccinations != rhs.vaccinations {return false}
+    if lhs.receivedFiles != rhs.receivedFiles {return false}
+    if lhs.tenantsOnNode != rhs.tenantsOnNode {return false}
+    if lhs.accountsByRole != rhs.accountsByRole {return false}
+    if lhs.accountsEnabled != rhs.accountsEnabled {return false}
+    if lhs.accountsDisabled != rhs.accountsDisabled {return false}
+    if lhs.accountsDormant != rhs.accountsDormant {return false}
+    if lhs.accountsShared != rhs.accountsShared {return false}
+    if lhs.lastReviewUnixMillis != rhs.lastReviewUnixMillis {return false}
+    if lhs.backupSite != rhs.backupSite {return false}
+    if lhs.backupMode != rhs.backupMode {return false}
+    if lhs.encryption != rhs.encryption {return false}
+    if lhs.recordItems != rhs.recordItems {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
