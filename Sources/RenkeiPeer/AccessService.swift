@@ -45,7 +45,14 @@ public struct AccessService: Renkei_Admin_V1_Access.SimpleServiceProtocol {
             } catch {
                 throw RPCError(code: .resourceExhausted, message: "sessions: \(error.message)")
             }
-            try? gate.append(code: account.code, login: account.login, terminal: request.terminal, .login, .ok)
+            do {
+                _ = try gate.append(code: account.code, login: account.login, terminal: request.terminal, .login, .ok)
+            } catch {
+                // A login the operation log cannot record does not happen.
+                _ = gate.sessions.close(token)
+                logger.error("operation log write failed", metadata: ["tenant": "\(account.code)", "error": "\(error)"])
+                throw RPCError(code: .internalError, message: "the operation log of municipality \(account.code) could not be written; see the node log")
+            }
             logger.notice("operator logged in", metadata: ["tenant": "\(account.code)", "account": "\(account.login)"])
             var answer = Renkei_Admin_V1_LoginResponse()
             answer.session = token

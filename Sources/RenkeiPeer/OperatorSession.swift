@@ -131,7 +131,8 @@ public enum OperatorLogin {
             session = try await demoLogin(demo, directory: directory, socket: socket)
         }
         guard let current = session else {
-            throw PeerError(.rpc, "not logged in: run renkei login --node \(directory)")
+            let message = "not logged in: run renkei login --node \(directory.isEmpty ? "DIR" : directory)"
+            throw PeerError(.rpc, message, cause: RPCError(code: .unauthenticated, message: message))
         }
         do throws(PeerError) {
             return try await body(current.token)

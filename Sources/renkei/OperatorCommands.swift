@@ -35,10 +35,13 @@ extension CLIFailure {
 func withOperatorSession<T: Sendable>(
     view: String?, socket: String, _ body: @Sendable (String) async throws(PeerError) -> T
 ) async throws(PeerError) -> T {
-    guard let view else {
-        throw PeerError(.configuration, "the node is running: give --node DIR (your operator view) so the call carries your login session")
+    // Without a view, a session kept at RENKEI_SESSION_FILE still serves.
+    let keptElsewhere = !(ProcessInfo.processInfo.environment["RENKEI_SESSION_FILE"] ?? "").isEmpty
+    guard let directory = view ?? (keptElsewhere ? "" : nil) else {
+        throw PeerError(.configuration,
+                        "the node is running: give --node DIR (your operator view), or set RENKEI_SESSION_FILE, so the call carries your login session")
     }
-    return try await OperatorLogin.withSession(viewDirectory: view, socket: socket, body)
+    return try await OperatorLogin.withSession(viewDirectory: directory, socket: socket, body)
 }
 
 /// An operator view's node configuration, acting municipality and directory.

@@ -131,7 +131,9 @@ import Testing
         #expect(misaddressed.stdout.hasPrefix("NO_MATCH"))
         // Yasugi's tenant on the shared node answers for Yasugi (the --config form).
         let matsueConfig = "\(dir)/nodes/matsue/node.json"
-        let shared = try Renkei.run(["inquire", "transfer", "--config", matsueConfig, "--as", "322016", "--from", "322067", "--number", yasugiNumber])
+        // A running node needs a login session: here the one the view's demo account opened above.
+        let shared = try Renkei.run(["inquire", "transfer", "--config", matsueConfig, "--as", "322016", "--from", "322067", "--number", yasugiNumber],
+                                    environment: ["RENKEI_SESSION_FILE": matsueView + "/.session"])
         #expect(shared.exitCode == 0, "\(shared.stdout)\(shared.stderr)")
         // A Yasugi resident is no one in Hamada's tenant on the same node.
         let otherTenant = try Renkei.run(["inquire", "transfer", "--node", matsueView, "--from", "322024", "--number", yasugiNumber])
