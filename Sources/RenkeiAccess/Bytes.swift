@@ -18,16 +18,3 @@ func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
 func wipe(_ bytes: inout [UInt8]) {
     for i in bytes.indices { bytes[i] = 0 }
 }
-
-private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-/// Lowercase hex, two characters per byte.
-func hexEncode<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
-    var out: [UInt8] = []
-    out.reserveCapacity(bytes.underestimatedCount * 2)
-    for b in bytes {
-        out.append(hexDigits[Int(b >> 4)])
-        out.append(hexDigits[Int(b & 0x0f)])
-    }
-    return String(decoding: out, as: UTF8.self)
-}

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import RenkeiCrypto
 import Synchronization
 
 /// A logged-in operator: who, for which municipality, with which roles, from where.

@@ -303,7 +303,7 @@ public struct ClusterBuilder: Sendable {
                            people: ["Demo Operator"], terminals: [], password: password), now: Date())
             try makeDirectory(view.directory)
             try DemoCredentials(login: account.login, password: password,
-                                totpSecretHex: account.totpSecret.map { String(format: "%02x", $0) }.joined(),
+                                totpSecretHex: hexEncode(account.totpSecret),
                                 terminal: "demo-terminal").save(viewDirectory: view.directory)
         } catch let error as AccessError {
             throw ClusterError(.setup, "cannot add the demo operator account of \(code): \(error.message)")

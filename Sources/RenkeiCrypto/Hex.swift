@@ -3,7 +3,7 @@ import Crypto
 private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
 /// Lowercase hex, two characters per byte.
-func hexEncode<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+public func hexEncode<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
     var out: [UInt8] = []
     out.reserveCapacity(bytes.underestimatedCount * 2)
     for b in bytes {
@@ -14,7 +14,7 @@ func hexEncode<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
 }
 
 /// Decodes hex (either case). Returns nil on odd length or a non-hex character.
-func hexDecode<Chars: Collection<UInt8>>(_ chars: Chars) -> [UInt8]? {
+public func hexDecode<Chars: Collection<UInt8>>(_ chars: Chars) -> [UInt8]? {
     guard chars.count % 2 == 0 else { return nil }
     var out: [UInt8] = []
     out.reserveCapacity(chars.count / 2)

@@ -74,22 +74,7 @@ public struct DemoCredentials: Sendable, Codable, Equatable {
 
     /// The current one-time code.
     public func totp(at date: Date) -> String {
-        TOTP(secret: Self.bytes(hex: totpSecretHex)).code(at: date)
-    }
-
-    static func bytes(hex: String) -> [UInt8] {
-        var out: [UInt8] = []
-        var high: UInt8?
-        for c in hex.utf8 {
-            let v: UInt8 = switch c {
-            case 0x30...0x39: c - 0x30
-            case 0x61...0x66: c - 0x61 + 10
-            case 0x41...0x46: c - 0x41 + 10
-            default: 0
-            }
-            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
-        }
-        return out
+        TOTP(secret: hexDecode(Array(totpSecretHex.utf8)) ?? []).code(at: date)
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RenkeiAudit
 import Logging
 import RenkeiCore
 import RenkeiCrypto
@@ -106,6 +107,31 @@ struct RestoreCommand: AsyncParsableCommand {
                 throw CLIFailure("restore failed: \(error.message)", exitCode: Self.exitCode(error.code))
             }
             print(Self.summary(report))
+            try recordRestore(report, logger: logger)
+        }
+    }
+
+    /// Starts each restored municipality's operation log with a
+    /// restore-performed entry: the logs themselves are not in the vault
+    /// (ADR 0006), so the restored node's log begins with where it came from.
+    func recordRestore(_ report: RestoreReport, logger: Logger) throws {
+        let directory = NodeDirectory(report.target)
+        let key: MasterKey
+        do throws(NodeError) {
+            key = try NodeStore.loadMasterKey(directory, source: .dataDirectory)
+        } catch {
+            throw CLIFailure("restored, but its operation log could not be started: \(error.description)")
+        }
+        let logs = AuditLogs(directory: directory.auditDirectory, masterKey: key, logger: logger)
+        for tenant in report.tenants {
+            var entry = AuditRecord(event: .restorePerformed, outcome: .ok,
+                                    detail: "node=\(report.node) snapshot=\(report.snapshotID ?? "none") through-change=\(report.lastSeq)")
+            entry.terminal = currentTerminal(nil)
+            do throws(AuditError) {
+                _ = try logs.log(for: tenant.code).append(entry)
+            } catch {
+                throw CLIFailure("restored, but the operation log of \(tenant.code) could not record it: \(error.message)")
+            }
         }
     }
 

@@ -35,6 +35,10 @@ extension BackupProcessTests {
             try #require(restore.exitCode == 0, "restore: \(restore.stdout)\(restore.stderr)\(cluster.logs)")
             print(restore.stdout)
             #expect(restore.stdout.contains("restored municipality 322016 of node matsue"), "\(restore.stdout)")
+            // The restored node's operation log starts with the restore (the logs are not in the vault).
+            let oplog = try Renkei.run(["audit", "show", "--data", restored, "--code", "322016"])
+            #expect(oplog.exitCode == 0 && oplog.stdout.contains("restore-performed") && oplog.stdout.contains("node=matsue"),
+                    "\(oplog.stdout)\(oplog.stderr)")
 
             // The sentinel is there.
             let show = try cluster.show(data: restored, sentinel)

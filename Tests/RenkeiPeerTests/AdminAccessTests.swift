@@ -39,7 +39,7 @@ import Testing
     /// Serves the admin socket (no vault; Izumo in the directory on a closed port) while `body` runs.
     func withAdmin(_ body: @Sendable (_ socket: String) async throws -> Void) async throws {
         let izumoCertificate = try fed.issue("izumo", codes: [izumo])
-        let directory = try fed.signDirectory([izumo: (Self.closedPort(), izumoCertificate)])
+        let directory = try fed.signDirectory([izumo: (BulkRequesterTests.closedPort(), izumoCertificate)])
         var config = fed.config("shared", data: data, directory: directory)
         config.adminSocketPath = fed.dir.file("admin.sock")
         let trust = try TrustSource(config: config, logger: fed.logger)
@@ -52,19 +52,6 @@ import Testing
             admin.beginGracefulShutdown()
             try await group.waitForAll()
         }
-    }
-
-    static func closedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// The gRPC status of a failed admin call, nil if it succeeded.
