@@ -4,7 +4,12 @@ import NIOHTTP1
 
 /// Sent to every open connection when the server shuts down gracefully: the
 /// connection closes once its current request (if any) is answered.
-struct QuiesceEvent: Sendable {}
+struct QuiesceEvent: Sendable {
+    /// Set by ``RequestHeadLimiter`` when part of a request has arrived but
+    /// not yet a whole head: the connection waits for it (bounded by the idle
+    /// timeout) instead of dropping a request the client already started.
+    var requestPending = false
+}
 
 /// Refuses request heads longer than `limit` bytes with 431 and closes the
 /// connection. Sits before the HTTP decoder (whose own limit is 80 KiB) and
@@ -56,6 +61,15 @@ final class RequestHeadLimiter: ChannelInboundHandler, RemovableChannelHandler {
             }
         }
         context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if var quiesce = event as? QuiesceEvent {
+            quiesce.requestPending = quiesce.requestPending || bytesSinceHead > 0 || matched > 0
+            context.fireUserInboundEventTriggered(quiesce)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 }
 
@@ -125,11 +139,11 @@ final class ObservabilityHTTPHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
             context.close(promise: nil)
-        } else if event is QuiesceEvent {
+        } else if let quiesce = event as? QuiesceEvent {
             quiescing = true
             // Between requests: nothing to finish, close now. Mid-request:
             // the response goes out with `connection: close`, then closes.
-            if head == nil { context.close(promise: nil) }
+            if head == nil && !quiesce.requestPending { context.close(promise: nil) }
         } else {
             context.fireUserInboundEventTriggered(event)
         }

@@ -160,11 +160,7 @@ public final class ObservabilityServer: Service, Sendable {
                         ObservabilityError(.tooManyConnections, "more than \(Self.maxConnections) observability connections"))
                 }
                 return channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(IdleStateHandler(allTimeout: .seconds(Self.idleTimeoutSeconds)))
-                    try sync.addHandler(RequestHeadLimiter(limit: Self.maxRequestHeadBytes))
-                    try sync.configureHTTPServerPipeline(withErrorHandling: true)
-                    try sync.addHandler(ObservabilityHTTPHandler(router: router))
+                    try Self.configure(channel.pipeline.syncOperations, router: router)
                 }
             }
         do {
@@ -172,6 +168,16 @@ public final class ObservabilityServer: Service, Sendable {
         } catch {
             throw ObservabilityError(.bind, "cannot listen on \(settings.host):\(settings.port)", cause: error)
         }
+    }
+
+    /// One connection's handlers, in order: idle timeout, head-size limit,
+    /// NIO's HTTP/1.1 server handlers (400 on malformed requests), routes.
+    /// Must run on the channel's event loop.
+    static func configure(_ sync: ChannelPipeline.SynchronousOperations, router: ObservabilityRouter) throws {
+        try sync.addHandler(IdleStateHandler(allTimeout: .seconds(idleTimeoutSeconds)))
+        try sync.addHandler(RequestHeadLimiter(limit: maxRequestHeadBytes))
+        try sync.configureHTTPServerPipeline(withErrorHandling: true)
+        try sync.addHandler(ObservabilityHTTPHandler(router: router))
     }
 
     private func finish(error: (any Error)?) {

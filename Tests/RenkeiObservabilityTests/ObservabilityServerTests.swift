@@ -118,6 +118,22 @@ struct ObservabilityServerTests {
         }
     }
 
+    @Test("pipelined requests are answered in order; the head limit applies to each head, not the connection")
+    func pipelinedHeads() async throws {
+        try await withServer { port, _, _ in
+            let client = try RawHTTPClient(port: port)
+            let filler = String(repeating: "b", count: 3 * 1024)
+            let paths = ["/healthz", "/other", "/healthz", "/readyz"]
+            // Four heads of about 3 KiB in one write: 12 KiB in all, each under the limit.
+            try client.send(paths.map { "GET \($0) HTTP/1.1\r\nhost: localhost\r\nx-filler: \(filler)\r\n\r\n" }.joined())
+            var statuses: [Int] = []
+            for _ in paths {
+                statuses.append(try #require(client.readResponse()).status)
+            }
+            #expect(statuses == [200, 404, 200, 503])
+        }
+    }
+
     @Test("a request head over 8 KiB is refused: 431, or the connection closed, never an answer")
     func oversizedHead() async throws {
         try await withServer { port, _, _ in
