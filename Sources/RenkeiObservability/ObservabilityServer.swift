@@ -35,7 +35,10 @@ public final class ObservabilityServer: Service, Sendable {
 
     private enum State {
         case idle
+        /// `listeningPort()` is waiting; `run()` has not been called yet.
         case starting(waiters: [CheckedContinuation<Int, any Error>])
+        /// `run()` is binding.
+        case binding(waiters: [CheckedContinuation<Int, any Error>])
         case listening(port: Int, channel: any Channel)
         case finished
     }
@@ -83,6 +86,10 @@ public final class ObservabilityServer: Service, Sendable {
                     waiters.append(continuation)
                     state = .starting(waiters: waiters)
                     return nil
+                case .binding(var waiters):
+                    waiters.append(continuation)
+                    state = .binding(waiters: waiters)
+                    return nil
                 case .listening(let port, _):
                     return .success(port)
                 case .finished:
@@ -99,8 +106,14 @@ public final class ObservabilityServer: Service, Sendable {
     public func run() async throws {
         let started: Bool = state.withLock { state in
             switch state {
-            case .idle, .starting: return true
-            case .listening, .finished: return false
+            case .idle:
+                state = .binding(waiters: [])
+                return true
+            case .starting(let waiters):
+                state = .binding(waiters: waiters)
+                return true
+            case .binding, .listening, .finished:
+                return false
             }
         }
         guard started else {
@@ -117,7 +130,7 @@ public final class ObservabilityServer: Service, Sendable {
         let port = channel.localAddress?.port ?? settings.port
         let waiters: [CheckedContinuation<Int, any Error>] = state.withLock { state in
             var waiters: [CheckedContinuation<Int, any Error>] = []
-            if case .starting(let pending) = state { waiters = pending }
+            if case .binding(let pending) = state { waiters = pending }
             state = .listening(port: port, channel: channel)
             return waiters
         }
@@ -131,13 +144,16 @@ public final class ObservabilityServer: Service, Sendable {
         }
 
         // The listener is closed: no connection is admitted from here on.
+        // Each open one finishes its request and closes (idle ones at once,
+        // stalled ones by the idle timeout), unless this task is cancelled,
+        // which closes them all now.
         let open = connections.quiesce()
-        if Task.isCancelled {
+        for connection in open { connection.pipeline.fireUserInboundEventTriggered(QuiesceEvent()) }
+        await withTaskCancellationHandler {
+            for connection in open { try? await connection.closeFuture.get() }
+        } onCancel: {
             for connection in open { connection.close(promise: nil) }
-        } else {
-            for connection in open { connection.pipeline.fireUserInboundEventTriggered(QuiesceEvent()) }
         }
-        for connection in open { try? await connection.closeFuture.get() }
         finish(error: nil)
         logger.info("observability endpoint stopped")
     }
@@ -183,7 +199,7 @@ public final class ObservabilityServer: Service, Sendable {
     private func finish(error: (any Error)?) {
         let waiters: [CheckedContinuation<Int, any Error>] = state.withLock { state in
             var waiters: [CheckedContinuation<Int, any Error>] = []
-            if case .starting(let pending) = state { waiters = pending }
+            if case .binding(let pending) = state { waiters = pending }
             state = .finished
             return waiters
         }

@@ -194,6 +194,20 @@ struct ObservabilityServerTests {
         await #expect(throws: ObservabilityError.self) { try await server.run() }
     }
 
+    @Test("cancelling run() closes every connection at once, even one in the middle of a request")
+    func cancellation() async throws {
+        let server = ObservabilityServer(
+            settings: ObservabilitySettings(host: "127.0.0.1", port: 0),
+            registry: PrometheusCollectorRegistry(), readiness: Readiness(), logger: quietLogger)
+        let running = Task { try await server.run() }
+        let port = try await server.listeningPort()
+        let client = try RawHTTPClient(port: port)
+        try client.send("GET /healthz HTTP/1.1\r\nhos")
+        running.cancel()
+        try await running.value
+        #expect(client.waitForClose())
+    }
+
     @Test("an address that cannot be bound fails run() and listeningPort()")
     func bindFailure() async throws {
         let server = ObservabilityServer(
