@@ -8,7 +8,8 @@
 /// `"other"`:
 ///
 /// - a municipality code: six ASCII digits whose check digit is right
-///   (weights 6,5,4,3,2 mod 11, as `MunicipalityCode`), at most ~1,900 values;
+///   (weights 6,5,4,3,2 mod 11, as `MunicipalityCode`); about 1,900 are
+///   in use, and a node only labels the codes it hosts or talks to;
 /// - an outcome word: `a-z` and `-`, 1–24 characters (`match`, `no-match`,
 ///   `refused` …), a closed set chosen by code;
 /// - a node name: `a-z`, `0-9` and `-`, 1–32 characters, starting with a
