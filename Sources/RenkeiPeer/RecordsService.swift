@@ -213,6 +213,33 @@ public struct RecordsService: Renkei_Admin_V1_Records.SimpleServiceProtocol {
         return answer
     }
 
+    public func residentDelete(request: Renkei_Admin_V1_ResidentDeleteRequest, context: ServerContext) async throws -> Renkei_Admin_V1_ResidentDeleteResponse {
+        let session = try gate.authorize(session: request.session, acting: request.actingCode, .deleteResident)
+        let number: IndividualNumber
+        do throws(BrokenRule) {
+            number = try InquiryRules.individualNumber(request.individualNumber, field: "individual_number")
+        } catch {
+            throw RPCError(code: .invalidArgument, message: error.message)
+        }
+        let acting = try MunicipalityCode(session.code)
+        let tenant: TenantPartition
+        let deletion: ResidentDeletion
+        do throws(NodeError) {
+            tenant = try store.tenant(acting)
+            deletion = try tenant.deleteResident(number: number)
+        } catch {
+            throw RPCError(code: error.code == .invalidArgument ? .failedPrecondition : .internalError, message: error.description)
+        }
+        var answer = Renkei_Admin_V1_ResidentDeleteResponse()
+        answer.found = !deletion.isEmpty
+        answer.vaccinationsDeleted = UInt32(clamping: deletion.vaccinationsDeleted)
+        answer.receivedFilesDeleted = UInt32(clamping: deletion.receivedFilesDeleted)
+        answer.auditSequence = try gate.record(session, .residentDeleted, deletion.isEmpty ? .notFound : .ok,
+                                               numberIndex: tenant.numberIndexHex(number),
+                                               detail: "resident=\(deletion.residentDeleted ? 1 : 0) vaccinations=\(deletion.vaccinationsDeleted) received-files=\(deletion.receivedFilesDeleted)")
+        return answer
+    }
+
     public func tenantDelete(request: Renkei_Admin_V1_TenantDeleteRequest, context: ServerContext) async throws -> Renkei_Admin_V1_TenantDeleteResponse {
         let session = try gate.authorize(session: request.session, acting: request.actingCode, .deleteTenant)
         guard request.confirmCode == session.code else {

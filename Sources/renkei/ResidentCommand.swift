@@ -9,7 +9,7 @@ struct ResidentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resident",
         abstract: "Look up residents and record moves.",
-        subcommands: [Show.self, MarkMovedOut.self]
+        subcommands: [Show.self, MarkMovedOut.self, Delete.self]
     )
 
     struct Show: AsyncParsableCommand {
@@ -76,6 +76,54 @@ struct ResidentCommand: ParsableCommand {
                     ?? "municipality  \(tenant.info.code) \(tenant.info.name)\nno resident registered with this 個人番号"
                 report += "\n\n" + ResidentReport.renderReceived(received)
                 print(report)
+            }
+        }
+    }
+}
+
+extension ResidentCommand {
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete everything the municipality holds for one person (administrator, through the running node).",
+            discussion: """
+            Removes the resident record, its number index entry, every vaccination record and every file \
+            received for the person, in one atomic write, and writes a resident-deleted entry (the number's \
+            blind index, never the number) to the operation log. Only an administrator of the view's \
+            municipality may; anyone else is refused and the attempt is logged. The deleted values stay, as \
+            ciphertext, in older vault snapshots until retention drops them. Give the number with --number, \
+            or on standard input. Cannot be undone: add --confirm.
+
+            Exit codes: 0 deleted, 3 nothing held for the number, 4 not allowed, 64 an invalid option.
+            """)
+
+        @Option(help: ArgumentHelp("The operator view of the running node.", valueName: "dir"))
+        var node: String
+        @Option(help: "The 12-digit Individual Number (個人番号); read from standard input if omitted.")
+        var number: String?
+        @Flag(help: "Confirm the deletion.")
+        var confirm = false
+
+        func validate() throws {
+            guard confirm else { throw ValidationError("--confirm: deleting a person's records cannot be undone; add --confirm") }
+        }
+
+        func run() async throws {
+            try await reportingFailuresAsync {
+                let target = try ViewTarget(node)
+                var request = Renkei_Admin_V1_ResidentDeleteRequest()
+                request.actingCode = target.acting.rawValue
+                request.individualNumber = try individualNumber(number).digits
+                let sent = request
+                let answer = try await target.call { client, token in
+                    var call = sent
+                    call.session = token
+                    return try await Renkei_Admin_V1_Records.Client(wrapping: client).residentDelete(call)
+                }
+                guard answer.found else {
+                    throw CLIFailure("municipality \(target.acting) holds nothing for this 個人番号 (operation-log entry \(answer.auditSequence))",
+                                     exitCode: CLIFailure.notFound)
+                }
+                print("deleted from \(target.acting): the resident record, \(answer.vaccinationsDeleted) vaccination records, \(answer.receivedFilesDeleted) received files (operation-log entry \(answer.auditSequence))")
             }
         }
     }

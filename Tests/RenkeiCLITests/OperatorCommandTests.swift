@@ -120,5 +120,11 @@ import Testing
         #expect(report.stdout.contains("12 residents"))
         #expect(report.stdout.contains("clerk 2"), "the demo account and clerk1")
         #expect(!report.stdout.contains("never (run renkei user review)"))
+
+        // Deleting one person: the administrator may, once; nothing is left the second time.
+        let deleted = try Renkei.run(["resident", "delete", "--node", view, "--number", number, "--confirm"])
+        #expect(deleted.exitCode == 0, "resident delete: \(deleted.stderr)")
+        #expect(try Renkei.run(["resident", "delete", "--node", view, "--number", number, "--confirm"]).exitCode == 3)
+        #expect(try Renkei.run(["resident", "show", "--node", view, "--number", number]).exitCode == 3)
     }
 }

@@ -87,6 +87,7 @@ import Testing
         let number = matsuePeople[0].resident.individualNumber.digits
         let csv = residentsCSV(Array(matsuePeople.prefix(1)))
         let unknownNumber = matsuePeople[3].resident.individualNumber.digits
+        let foreignNumber = hamadaPeople[1].resident.individualNumber.digits
         return [
             (.importRecords, {
                 _ = try await Self.on(socket) { c in
@@ -162,6 +163,13 @@ import Testing
                         for try await chunk in response.messages { n += chunk.data.count }
                         return n
                     }
+                }
+            }),
+            (.deleteResident, {
+                // A number this municipality does not hold: an allowed caller is told "not found", nothing changes.
+                _ = try await Self.on(socket) { c in
+                    var r = Renkei_Admin_V1_ResidentDeleteRequest(); r.session = token; r.actingCode = code; r.individualNumber = foreignNumber
+                    return try await Renkei_Admin_V1_Records.Client(wrapping: c).residentDelete(r)
                 }
             }),
             (.deleteTenant, {
@@ -256,7 +264,7 @@ import Testing
             #expect(!answer.found)
         }
         let refused = try log(hamada).filter { $0.event == .permissionDenied }
-        #expect(refused.count == 26)
+        #expect(refused.count == 28)
         #expect(refused.allSatisfy { $0.targetCode == matsue.rawValue && $0.detail?.contains("another municipality") == true })
         #expect(try log(matsue).filter { $0.event == .permissionDenied }.isEmpty)
     }
@@ -398,6 +406,27 @@ import Testing
         #expect(try store.tenant(matsue).counts().residents == 4)
         #expect(try log(hamada).contains { $0.event == .permissionDenied && $0.targetCode == matsue.rawValue
             && $0.detail?.contains("operation=tenant-delete") == true })
+    }
+
+    @Test func administratorDeletesOnePerson() async throws {
+        let admin = try access.session(matsue, [.administrator])
+        let gone = matsuePeople[1]
+        let before = try store.tenant(matsue).counts()
+        try await withAdmin { socket in
+            let answer = try await Self.on(socket) { c in
+                var r = Renkei_Admin_V1_ResidentDeleteRequest(); r.session = admin; r.actingCode = matsue.rawValue
+                r.individualNumber = gone.resident.individualNumber.digits
+                return try await Renkei_Admin_V1_Records.Client(wrapping: c).residentDelete(r)
+            }
+            #expect(answer.found)
+            #expect(Int(answer.vaccinationsDeleted) == gone.vaccinations.count)
+        }
+        #expect(try store.tenant(matsue).resident(number: gone.resident.individualNumber) == nil)
+        #expect(try store.tenant(matsue).counts().residents == before.residents - 1)
+        #expect(try store.tenant(matsue).resident(number: matsuePeople[0].resident.individualNumber) != nil)
+        let entry = try #require(try log(matsue).last)
+        #expect(entry.event == .residentDeleted && entry.actor == "u322016-administrator")
+        #expect(try entry.numberIndex == store.tenant(matsue).numberIndexHex(gone.resident.individualNumber))
     }
 
     @Test func tenantDeletionCryptoShreds() async throws {

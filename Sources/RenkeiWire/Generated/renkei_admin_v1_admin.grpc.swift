@@ -2890,6 +2890,19 @@ public enum Renkei_Admin_V1_Records: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ResidentDelete" metadata.
+        public enum ResidentDelete: Sendable {
+            /// Request type for "ResidentDelete".
+            public typealias Input = Renkei_Admin_V1_ResidentDeleteRequest
+            /// Response type for "ResidentDelete".
+            public typealias Output = Renkei_Admin_V1_ResidentDeleteResponse
+            /// Descriptor for "ResidentDelete".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.Records"),
+                method: "ResidentDelete",
+                type: .unary
+            )
+        }
         /// Namespace for "TenantDelete" metadata.
         public enum TenantDelete: Sendable {
             /// Request type for "TenantDelete".
@@ -2935,6 +2948,7 @@ public enum Renkei_Admin_V1_Records: Sendable {
             ExportVaccinations.descriptor,
             ReportMediaErased.descriptor,
             ResidentShow.descriptor,
+            ResidentDelete.descriptor,
             TenantDelete.descriptor,
             AuditExport.descriptor,
             AssessmentFigures.descriptor
@@ -3040,6 +3054,27 @@ extension Renkei_Admin_V1_Records {
             request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_ResidentShowRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_ResidentShowResponse>
+
+        /// Handle the "ResidentDelete" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: delete one person's records from the acting municipality
+        /// > (resident record, number index, vaccination records, received files) in
+        /// > one atomic write. Found = false if the municipality holds nothing for the
+        /// > number.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_ResidentDeleteRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_ResidentDeleteResponse` messages.
+        func residentDelete(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_ResidentDeleteRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_ResidentDeleteResponse>
 
         /// Handle the "TenantDelete" method.
         ///
@@ -3183,6 +3218,27 @@ extension Renkei_Admin_V1_Records {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_ResidentShowResponse>
 
+        /// Handle the "ResidentDelete" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: delete one person's records from the acting municipality
+        /// > (resident record, number index, vaccination records, received files) in
+        /// > one atomic write. Found = false if the municipality holds nothing for the
+        /// > number.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_ResidentDeleteRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Renkei_Admin_V1_ResidentDeleteResponse` message.
+        func residentDelete(
+            request: GRPCCore.ServerRequest<Renkei_Admin_V1_ResidentDeleteRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_ResidentDeleteResponse>
+
         /// Handle the "TenantDelete" method.
         ///
         /// > Source IDL Documentation:
@@ -3324,6 +3380,27 @@ extension Renkei_Admin_V1_Records {
             context: GRPCCore.ServerContext
         ) async throws -> Renkei_Admin_V1_ResidentShowResponse
 
+        /// Handle the "ResidentDelete" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: delete one person's records from the acting municipality
+        /// > (resident record, number index, vaccination records, received files) in
+        /// > one atomic write. Found = false if the municipality holds nothing for the
+        /// > number.
+        ///
+        /// - Parameters:
+        ///   - request: A `Renkei_Admin_V1_ResidentDeleteRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Renkei_Admin_V1_ResidentDeleteResponse` to respond with.
+        func residentDelete(
+            request: Renkei_Admin_V1_ResidentDeleteRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Renkei_Admin_V1_ResidentDeleteResponse
+
         /// Handle the "TenantDelete" method.
         ///
         /// > Source IDL Documentation:
@@ -3432,6 +3509,17 @@ extension Renkei_Admin_V1_Records.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Renkei_Admin_V1_Records.Method.ResidentDelete.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_ResidentDeleteRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_ResidentDeleteResponse>(),
+            handler: { request, context in
+                try await self.residentDelete(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Renkei_Admin_V1_Records.Method.TenantDelete.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_TenantDeleteRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_TenantDeleteResponse>(),
@@ -3508,6 +3596,17 @@ extension Renkei_Admin_V1_Records.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_ResidentShowResponse> {
         let response = try await self.residentShow(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func residentDelete(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_ResidentDeleteRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_ResidentDeleteResponse> {
+        let response = try await self.residentDelete(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -3600,6 +3699,19 @@ extension Renkei_Admin_V1_Records.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_ResidentShowResponse> {
         return GRPCCore.ServerResponse<Renkei_Admin_V1_ResidentShowResponse>(
             message: try await self.residentShow(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func residentDelete(
+        request: GRPCCore.ServerRequest<Renkei_Admin_V1_ResidentDeleteRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_ResidentDeleteResponse> {
+        return GRPCCore.ServerResponse<Renkei_Admin_V1_ResidentDeleteResponse>(
+            message: try await self.residentDelete(
                 request: request.message,
                 context: context
             ),
@@ -3755,6 +3867,32 @@ extension Renkei_Admin_V1_Records {
             deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_ResidentShowResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_ResidentShowResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ResidentDelete" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: delete one person's records from the acting municipality
+        /// > (resident record, number index, vaccination records, received files) in
+        /// > one atomic write. Found = false if the municipality holds nothing for the
+        /// > number.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_ResidentDeleteRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_ResidentDeleteRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_ResidentDeleteResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func residentDelete<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_ResidentDeleteRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_ResidentDeleteRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_ResidentDeleteResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_ResidentDeleteResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "TenantDelete" method.
@@ -3977,6 +4115,43 @@ extension Renkei_Admin_V1_Records {
             try await self.client.unary(
                 request: request,
                 descriptor: Renkei_Admin_V1_Records.Method.ResidentShow.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ResidentDelete" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: delete one person's records from the acting municipality
+        /// > (resident record, number index, vaccination records, received files) in
+        /// > one atomic write. Found = false if the municipality holds nothing for the
+        /// > number.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_ResidentDeleteRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_ResidentDeleteRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_ResidentDeleteResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func residentDelete<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_ResidentDeleteRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_ResidentDeleteRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_ResidentDeleteResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_ResidentDeleteResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Renkei_Admin_V1_Records.Method.ResidentDelete.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -4210,6 +4385,38 @@ extension Renkei_Admin_V1_Records.ClientProtocol {
         )
     }
 
+    /// Call the "ResidentDelete" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Administrator: delete one person's records from the acting municipality
+    /// > (resident record, number index, vaccination records, received files) in
+    /// > one atomic write. Found = false if the municipality holds nothing for the
+    /// > number.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Renkei_Admin_V1_ResidentDeleteRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func residentDelete<Result>(
+        request: GRPCCore.ClientRequest<Renkei_Admin_V1_ResidentDeleteRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_ResidentDeleteResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.residentDelete(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_ResidentDeleteRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_ResidentDeleteResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "TenantDelete" method.
     ///
     /// > Source IDL Documentation:
@@ -4431,6 +4638,42 @@ extension Renkei_Admin_V1_Records.ClientProtocol {
             metadata: metadata
         )
         return try await self.residentShow(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ResidentDelete" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Administrator: delete one person's records from the acting municipality
+    /// > (resident record, number index, vaccination records, received files) in
+    /// > one atomic write. Found = false if the municipality holds nothing for the
+    /// > number.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func residentDelete<Result>(
+        _ message: Renkei_Admin_V1_ResidentDeleteRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_ResidentDeleteResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Renkei_Admin_V1_ResidentDeleteRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.residentDelete(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -888,6 +888,40 @@ public nonisolated struct Renkei_Admin_V1_ResidentShowResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Renkei_Admin_V1_ResidentDeleteRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var session: String = String()
+
+  public var actingCode: String = String()
+
+  public var individualNumber: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_ResidentDeleteResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var found: Bool = false
+
+  public var vaccinationsDeleted: UInt32 = 0
+
+  public var receivedFilesDeleted: UInt32 = 0
+
+  public var auditSequence: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Renkei_Admin_V1_TenantDeleteRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2625,6 +2659,91 @@ nonisolated extension Renkei_Admin_V1_ResidentShowResponse: SwiftProtobuf.Messag
   public static func ==(lhs: Renkei_Admin_V1_ResidentShowResponse, rhs: Renkei_Admin_V1_ResidentShowResponse) -> Bool {
     if lhs.found != rhs.found {return false}
     if lhs.report != rhs.report {return false}
+    if lhs.auditSequence != rhs.auditSequence {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_ResidentDeleteRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ResidentDeleteRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{3}acting_code\0\u{3}individual_number\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.session) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.individualNumber) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 1)
+    }
+    if !self.actingCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 2)
+    }
+    if !self.individualNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.individualNumber, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_ResidentDeleteRequest, rhs: Renkei_Admin_V1_ResidentDeleteRequest) -> Bool {
+    if lhs.session != rhs.session {return false}
+    if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.individualNumber != rhs.individualNumber {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_ResidentDeleteResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ResidentDeleteResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}found\0\u{3}vaccinations_deleted\0\u{3}received_files_deleted\0\u{3}audit_sequence\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.found) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.vaccinationsDeleted) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.receivedFilesDeleted) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.auditSequence) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.found != false {
+      try visitor.visitSingularBoolField(value: self.found, fieldNumber: 1)
+    }
+    if self.vaccinationsDeleted != 0 {
+      try visitor.visitSingularUInt32Field(value: self.vaccinationsDeleted, fieldNumber: 2)
+    }
+    if self.receivedFilesDeleted != 0 {
+      try visitor.visitSingularUInt32Field(value: self.receivedFilesDeleted, fieldNumber: 3)
+    }
+    if self.auditSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.auditSequence, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_ResidentDeleteResponse, rhs: Renkei_Admin_V1_ResidentDeleteResponse) -> Bool {
+    if lhs.found != rhs.found {return false}
+    if lhs.vaccinationsDeleted != rhs.vaccinationsDeleted {return false}
+    if lhs.receivedFilesDeleted != rhs.receivedFilesDeleted {return false}
     if lhs.auditSequence != rhs.auditSequence {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
