@@ -117,7 +117,8 @@ let package = Package(
         .target(
             name: "RenkeiPeer",
             dependencies: [
-                "RenkeiCore", "RenkeiPKI", "RenkeiTenantStore", "RenkeiWire", "RenkeiAudit", "RenkeiBackup", "RenkeiAccess", "RenkeiImport", "RenkeiCSV", "RenkeiCrypto",
+                "RenkeiCore", "RenkeiPKI", "RenkeiTenantStore", "RenkeiWire", "RenkeiAudit", "RenkeiBackup", "RenkeiAccess", "RenkeiImport", "RenkeiCSV", "RenkeiCrypto", "RenkeiObservability",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -137,7 +138,7 @@ let package = Package(
             name: "RenkeiCluster",
             dependencies: [
                 "RenkeiBackup", "RenkeiCore", "RenkeiCrypto", "RenkeiPKI", "RenkeiPeer", "RenkeiRestore", "RenkeiSynth", "RenkeiTenantStore",
-                "RenkeiVaultServer", "RenkeiWire", "RenkeiAccess",
+                "RenkeiVaultServer", "RenkeiWire", "RenkeiAccess", "RenkeiObservability",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
@@ -223,8 +224,9 @@ let package = Package(
         .executableTarget(
             name: "renkei",
             dependencies: [
-                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI", "RenkeiPeer", "RenkeiWire", "RenkeiAudit", "RenkeiCluster", "RenkeiVault", "RenkeiVaultServer", "RenkeiRestore", "RenkeiBackup", "RenkeiAccess",
+                "RenkeiCore", "RenkeiStore", "RenkeiCrypto", "RenkeiCSV", "RenkeiSynth", "RenkeiTenantStore", "RenkeiImport", "RenkeiPKI", "RenkeiPeer", "RenkeiWire", "RenkeiAudit", "RenkeiCluster", "RenkeiVault", "RenkeiVaultServer", "RenkeiRestore", "RenkeiBackup", "RenkeiAccess", "RenkeiObservability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,4 +1,5 @@
 import Foundation
+import RenkeiObservability
 import RenkeiBackup
 import RenkeiPKI
 import RenkeiPeer
@@ -112,7 +113,8 @@ public struct ClusterPlan: Sendable, Equatable {
                 adminSocketPath: "admin.sock",
                 vault: vault.map { VaultSettings(host: $0.host, port: $0.port, serverName: $0.name,
                                                  mode: $0.mode == "sync" ? .sync : .async,
-                                                 reconnectDelaySecondsMax: Self.reconnectDelaySecondsMax) })
+                                                 reconnectDelaySecondsMax: Self.reconnectDelaySecondsMax) },
+                metrics: spec.metricsPort.map { ObservabilitySettings(host: spec.host, port: $0) })
         }
 
         /// The longest wait between attempts to reach an unreachable vault.

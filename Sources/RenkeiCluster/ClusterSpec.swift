@@ -45,15 +45,18 @@ public struct ClusterSpec: Sendable, Codable, Equatable {
         public var port: Int
         /// The municipalities it hosts (one, or several on a shared node).
         public var municipalities: [Municipality]
+        /// The port of its `/metrics`, `/healthz` and `/readyz` endpoint (on `host`); none if absent.
+        public var metricsPort: Int?
 
-        public init(name: String, host: String = "127.0.0.1", port: Int, municipalities: [Municipality]) {
+        public init(name: String, host: String = "127.0.0.1", port: Int, municipalities: [Municipality], metricsPort: Int? = nil) {
             self.name = name
             self.host = host
             self.port = port
             self.municipalities = municipalities
+            self.metricsPort = metricsPort
         }
 
-        enum CodingKeys: String, CodingKey { case name, host, port, municipalities }
+        enum CodingKeys: String, CodingKey { case name, host, port, municipalities, metricsPort }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -61,6 +64,7 @@ public struct ClusterSpec: Sendable, Codable, Equatable {
             host = try c.decodeIfPresent(String.self, forKey: .host) ?? "127.0.0.1"
             port = try c.decode(Int.self, forKey: .port)
             municipalities = try c.decode([Municipality].self, forKey: .municipalities)
+            metricsPort = try c.decodeIfPresent(Int.self, forKey: .metricsPort)
         }
     }
 
@@ -196,6 +200,14 @@ public struct ClusterSpec: Sendable, Codable, Equatable {
                 throw fail("\(at).port", "\(endpoint) is also the endpoint of node \(other); each node needs its own port")
             }
             endpoints[endpoint] = node.name
+            if let metricsPort = node.metricsPort {
+                guard (1...65_535).contains(metricsPort) else { throw fail("\(at).metricsPort", "must be between 1 and 65535") }
+                let metricsEndpoint = Self.endpoint(host: node.host, port: metricsPort)
+                if let other = endpoints[metricsEndpoint] {
+                    throw fail("\(at).metricsPort", "\(metricsEndpoint) is also used by node \(other); each endpoint needs its own port")
+                }
+                endpoints[metricsEndpoint] = node.name
+            }
             guard !node.municipalities.isEmpty else {
                 throw fail("\(at).municipalities", "a node hosts at least one municipality")
             }

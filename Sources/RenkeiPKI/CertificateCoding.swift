@@ -4,6 +4,15 @@ import X509
 
 /// Reading and writing certificates as PEM or DER.
 public enum CertificateCoding {
+    /// The validity period of the (first) certificate in the PEM or DER file at `path`.
+    public static func validity(ofFileAt path: String) throws(PKIError) -> (notBefore: Date, notAfter: Date) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PKIError(.io, "cannot read the certificate \(path)")
+        }
+        let certificate = try certificate(from: Array(data), source: path)
+        return (certificate.notValidBefore, certificate.notValidAfter)
+    }
+
     /// Parses one certificate from PEM text or DER bytes. `source` names where
     /// the bytes came from, for the error message.
     public static func certificate(from bytes: [UInt8], source: String) throws(PKIError) -> Certificate {

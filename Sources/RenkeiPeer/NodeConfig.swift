@@ -1,5 +1,6 @@
 import Foundation
 import RenkeiBackup
+import RenkeiObservability
 
 /// The configuration of a node process (`renkei node --config FILE`), read
 /// from JSON. Relative paths are resolved against the configuration file's
@@ -30,6 +31,9 @@ public struct NodeConfig: Sendable, Codable, Equatable {
     public var vault: VaultSettings?
     /// Operator accounts and sessions; defaults if absent.
     public var access: AccessSettings
+    /// The metrics, health and readiness endpoint (`/metrics`, `/healthz`,
+    /// `/readyz`) on its own port; none if absent.
+    public var metrics: ObservabilitySettings?
 
     /// Limits of the peer API.
     public struct Limits: Sendable, Codable, Equatable {
@@ -85,7 +89,8 @@ public struct NodeConfig: Sendable, Codable, Equatable {
     public init(dataDirectory: String, listenHost: String = "127.0.0.1", listenPort: Int = 7443,
                 certificatePath: String, privateKeyPath: String, caCertificatePath: String,
                 revocationListPath: String? = nil, directoryPath: String, adminSocketPath: String? = nil,
-                limits: Limits = Limits(), vault: VaultSettings? = nil, access: AccessSettings = AccessSettings()) {
+                limits: Limits = Limits(), vault: VaultSettings? = nil, access: AccessSettings = AccessSettings(),
+                metrics: ObservabilitySettings? = nil) {
         self.dataDirectory = dataDirectory
         self.listenHost = listenHost
         self.listenPort = listenPort
@@ -98,6 +103,7 @@ public struct NodeConfig: Sendable, Codable, Equatable {
         self.limits = limits
         self.vault = vault
         self.access = access
+        self.metrics = metrics
     }
 
     /// Where the admin socket is: `adminSocketPath`, else `<dataDirectory>/admin.sock`.
@@ -105,7 +111,7 @@ public struct NodeConfig: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case dataDirectory, listenHost, listenPort, certificatePath, privateKeyPath
-        case caCertificatePath, revocationListPath, directoryPath, adminSocketPath, limits, vault, access
+        case caCertificatePath, revocationListPath, directoryPath, adminSocketPath, limits, vault, access, metrics
     }
 
     public init(from decoder: any Decoder) throws {
@@ -122,6 +128,7 @@ public struct NodeConfig: Sendable, Codable, Equatable {
         limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? Limits()
         vault = try c.decodeIfPresent(VaultSettings.self, forKey: .vault)
         access = try c.decodeIfPresent(AccessSettings.self, forKey: .access) ?? AccessSettings()
+        metrics = try c.decodeIfPresent(ObservabilitySettings.self, forKey: .metrics)
     }
 
     /// Reads the configuration at `path`, resolving relative paths against its directory.
@@ -145,6 +152,9 @@ public struct NodeConfig: Sendable, Codable, Equatable {
               config.limits.bulkStreamsPerRequester > 0, config.limits.bulkItemsPerSecondPerRequester > 0,
               config.limits.bulkWorkers > 0 else {
             throw PeerError(.configuration, "\(path): limits must be positive")
+        }
+        if let metrics = config.metrics, !(0...65_535).contains(metrics.port) {
+            throw PeerError(.configuration, "\(path): metrics.port must be between 0 and 65535")
         }
         if let broken = config.access.brokenRule() {
             throw PeerError(.configuration, "\(path): \(broken)")

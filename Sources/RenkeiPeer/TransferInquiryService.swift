@@ -1,4 +1,6 @@
 import Foundation
+import Metrics
+import RenkeiObservability
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
@@ -52,6 +54,12 @@ public struct TransferInquiryService: Renkei_V1_TransferInquiry.SimpleServicePro
         request: Renkei_V1_TransferInquiryRequest, context: ServerContext
     ) async throws -> Renkei_V1_TransferInquiryResponse {
         metrics.update { $0.inquiriesReceived += 1 }
+        let started = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - started
+            Metrics.Timer(label: "renkei_inquiry_answer_seconds")
+                .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        }
         try checkSize(request, field: "TransferInquiryRequest")
         let client = Self.clientIdentity(context)
         let codes = client?.municipalityCodes ?? []
@@ -60,11 +68,13 @@ public struct TransferInquiryService: Renkei_V1_TransferInquiry.SimpleServicePro
         switch decision {
         case .invalid(let field, let rule):
             metrics.update { $0.invalid += 1 }
+            Self.count("invalid-argument", request)
             logger.notice("inquiry rejected", metadata: ["field": "\(field)", "outcome": "invalid-argument"])
             try audit(request, outcome: .invalidArgument, client: client, detail: "field \(field)")
             throw RPCError(code: .invalidArgument, message: "\(field): \(rule)")
         case .permissionDenied:
             metrics.update { $0.denied += 1 }
+            Self.count("permission-denied", request)
             logger.warning("inquiry denied", metadata: [
                 "request-id": "\(request.requestID)", "requester": "\(request.requesterCode)",
                 "certificate-codes": "\(codes.map(\.rawValue).joined(separator: ","))", "outcome": "permission-denied",
@@ -77,6 +87,7 @@ public struct TransferInquiryService: Renkei_V1_TransferInquiry.SimpleServicePro
             // that is not. No tenant of this node is named, so no tenant's
             // audit log gets the entry; the structured log has it.
             store.decoyLookup(request.individualNumber)
+            Self.count("no-match", request)
             return try answer(.noMatch(requestID: requestID), request: request)
         case .lookUp(let inquiry):
             metrics.update { $0.lookups += 1 }
@@ -94,9 +105,18 @@ public struct TransferInquiryService: Renkei_V1_TransferInquiry.SimpleServicePro
             try audit(request, outcome: file == nil ? .noMatch : .match, client: client,
                       numberIndex: tenant.numberIndexHex(inquiry.number),
                       detail: "purpose \(inquiry.purpose == .certificate ? "certificate" : "transfer-in"); consent \(inquiry.consentReference)")
+            Self.count(file == nil ? "no-match" : "match", request)
             guard let file else { return try answer(.noMatch(requestID: inquiry.requestID), request: request) }
             return try answer(.match(requestID: inquiry.requestID, file: RecordMapping.vaccinationFile(file)), request: request)
         }
+    }
+
+    /// `renkei_inquiries_answered_total{outcome, requester}`: the requester
+    /// label is a municipality code or "other" (`MetricLabels.bounded`), never
+    /// anything from the request that could be personal data.
+    static func count(_ outcome: String, _ request: Renkei_V1_TransferInquiryRequest) {
+        Counter(label: "renkei_inquiries_answered_total",
+                dimensions: [("outcome", outcome), ("requester", MetricLabels.bounded(request.requesterCode))]).increment()
     }
 
     /// Appends `inquiry-answered` to the audit log of the target tenant, if

@@ -3,7 +3,10 @@ import Foundation
 import Logging
 import RenkeiAccess
 import RenkeiBackup
+import Metrics
 import RenkeiCore
+import RenkeiObservability
+import RenkeiPKI
 import RenkeiPeer
 import RenkeiTenantStore
 import ServiceLifecycle
@@ -40,6 +43,9 @@ struct NodeCommand: AsyncParsableCommand {
             CLILogging.bootstrap(level: logLevel)
             let logger = Logger(label: "renkei.node")
             let nodeConfig = try loadNodeConfig(config)
+            // Only main bootstraps metrics, and before anything makes one.
+            let registry = nodeConfig.metrics.map { _ in MetricsBootstrap.prometheus() }
+            let readiness = Readiness()
             let store: NodeStore
             do throws(NodeError) {
                 store = try NodeStore.open(NodeDirectory(nodeConfig.dataDirectory),
@@ -88,17 +94,31 @@ struct NodeCommand: AsyncParsableCommand {
                 "listen": "\(nodeConfig.listenHost):\(nodeConfig.listenPort)",
             ])
             let socket = nodeConfig.adminSocket
+            readiness.set("peer-api", ready: false, reason: "starting")
+            readiness.set("admin-api", ready: false, reason: "starting")
+            readiness.set("tenants", ready: !store.tenants.isEmpty, reason: store.tenants.isEmpty ? "no municipality hosted" : "")
             var services: [any Service] = [
-                GRPCServerService(name: "peer API", server: peerServer, logger: logger),
+                GRPCServerService(name: "peer API", server: peerServer, logger: logger,
+                                  onListening: { readiness.set("peer-api", ready: true) },
+                                  onStop: { readiness.set("peer-api", ready: false, reason: "stopped") }),
                 GRPCServerService(name: "admin API", server: adminServer, logger: logger,
                                   onListening: {
                                       // Only the node's own account may use it (ADR 0005).
                                       guard chmod(socket, 0o600) == 0 else {
                                           throw CLIFailure("cannot restrict the admin socket \(socket) to 0600: \(String(cString: strerror(errno)))")
                                       }
+                                      readiness.set("admin-api", ready: true)
                                   },
-                                  onStop: { unlink(socket) }),
+                                  onStop: {
+                                      readiness.set("admin-api", ready: false, reason: "stopped")
+                                      unlink(socket)
+                                  }),
             ]
+            if let registry, let settings = nodeConfig.metrics {
+                Self.recordStaticGauges(config: nodeConfig, tenants: store.tenants.count, logger: logger)
+                services.append(ObservabilityServer(settings: settings, registry: registry, readiness: readiness, logger: logger))
+                logger.notice("metrics endpoint", metadata: ["listen": "\(settings.host):\(settings.port)"])
+            }
             if let shipper {
                 services.append(shipper)
                 logger.notice("backup to vault", metadata: ["vault": "\(shipper.settings.host):\(shipper.settings.port)",
@@ -115,6 +135,24 @@ struct NodeCommand: AsyncParsableCommand {
             }
             logger.notice("node stopped")
         }
+    }
+}
+
+extension NodeCommand {
+    /// Gauges that change only with the configuration: when the node's and the
+    /// CA's certificates expire (unix seconds; alert on `- time()`), and how
+    /// many municipalities the node hosts.
+    static func recordStaticGauges(config: NodeConfig, tenants: Int, logger: Logger) {
+        for (kind, path) in [("node", config.certificatePath), ("ca", config.caCertificatePath)] {
+            do throws(PKIError) {
+                let validity = try CertificateCoding.validity(ofFileAt: path)
+                Gauge(label: "renkei_certificate_not_after_seconds", dimensions: [("certificate", kind)])
+                    .record(validity.notAfter.timeIntervalSince1970)
+            } catch {
+                logger.warning("certificate expiry not measured", metadata: ["certificate": "\(kind)", "error": "\(error.message)"])
+            }
+        }
+        Gauge(label: "renkei_tenants_hosted").record(tenants)
     }
 }
 
