@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RenkeiCore
+import RenkeiObservability
 import RenkeiTenantStore
 
 /// Options every command that opens a node shares.
@@ -44,15 +45,28 @@ enum CLILogging {
     // Written once, by the main thread, before any concurrent work starts.
     nonisolated(unsafe) private static var done = false
 
-    static func bootstrap(level: Logger.Level) {
+    static func bootstrap(level: Logger.Level, format: LogFormat = .text) {
         guard !done else { return }
         done = true
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        switch format {
+        case .text:
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case .json:
+            LoggingSystem.bootstrap { label in JSONLogHandler.standardError(label: label, level: level) }
         }
     }
+}
+
+/// How a long-running process writes its log on standard error.
+enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+    /// Plain lines for a terminal.
+    case text
+    /// One JSON object per line, for journald and log shippers.
+    case json
 }
 
 /// The Individual Number from `--number`, or read from standard input

@@ -38,9 +38,12 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: "Log format on standard error: text, or json (one object per line, for journald and log shippers).")
+    var logFormat: LogFormat = .text
+
     func run() async throws {
         try await reportingFailuresAsync {
-            CLILogging.bootstrap(level: logLevel)
+            CLILogging.bootstrap(level: logLevel, format: logFormat)
             let logger = Logger(label: "renkei.node")
             let nodeConfig = try loadNodeConfig(config)
             // Only main bootstraps metrics, and before anything makes one.
@@ -114,8 +117,8 @@ struct NodeCommand: AsyncParsableCommand {
                                       unlink(socket)
                                   }),
             ]
+            Self.recordStaticGauges(config: nodeConfig, tenants: store.tenants.count, logger: logger)
             if let registry, let settings = nodeConfig.metrics {
-                Self.recordStaticGauges(config: nodeConfig, tenants: store.tenants.count, logger: logger)
                 services.append(ObservabilityServer(settings: settings, registry: registry, readiness: readiness, logger: logger))
                 logger.notice("metrics endpoint", metadata: ["listen": "\(settings.host):\(settings.port)"])
             }
@@ -141,13 +144,20 @@ struct NodeCommand: AsyncParsableCommand {
 extension NodeCommand {
     /// Gauges that change only with the configuration: when the node's and the
     /// CA's certificates expire (unix seconds; alert on `- time()`), and how
-    /// many municipalities the node hosts.
-    static func recordStaticGauges(config: NodeConfig, tenants: Int, logger: Logger) {
+    /// many municipalities the node hosts. A certificate that expires within
+    /// 30 days is also a warning in the log at start.
+    static func recordStaticGauges(config: NodeConfig, tenants: Int, logger: Logger, now: Date = Date()) {
         for (kind, path) in [("node", config.certificatePath), ("ca", config.caCertificatePath)] {
             do throws(PKIError) {
                 let validity = try CertificateCoding.validity(ofFileAt: path)
                 Gauge(label: "renkei_certificate_not_after_seconds", dimensions: [("certificate", kind)])
                     .record(validity.notAfter.timeIntervalSince1970)
+                let days = validity.notAfter.timeIntervalSince(now) / 86_400
+                if days < 30 {
+                    logger.warning("certificate expires soon: renew it", metadata: [
+                        "certificate": "\(kind)", "path": "\(path)", "days-left": "\(Int(days.rounded(.down)))",
+                    ])
+                }
             } catch {
                 logger.warning("certificate expiry not measured", metadata: ["certificate": "\(kind)", "error": "\(error.message)"])
             }

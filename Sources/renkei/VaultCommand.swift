@@ -33,9 +33,12 @@ struct VaultCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: "Log format on standard error: text, or json (one object per line, for journald and log shippers).")
+    var logFormat: LogFormat = .text
+
     func run() async throws {
         try await reportingFailuresAsync {
-            CLILogging.bootstrap(level: logLevel)
+            CLILogging.bootstrap(level: logLevel, format: logFormat)
             let logger = Logger(label: "renkei.vault")
             let vaultConfig: VaultConfig
             let trust: VaultTrust
