@@ -20,7 +20,7 @@ struct Renkei: AsyncParsableCommand {
             NodeCommand.self, InquireCommand.self, AuditCommand.self,
             ClusterCommand.self,
             VaultCommand.self, BackupCommand.self, RestoreCommand.self,
-            LoginCommand.self, LogoutCommand.self, UserCommand.self, MediaCommand.self, AssessmentCommand.self,
+            LoginCommand.self, LogoutCommand.self, UserCommand.self, MediaCommand.self, AssessmentCommand.self, DoctorCommand.self,
         ]
     )
 }
