@@ -10,4 +10,9 @@ extension AuditEvent {
     /// answered (the requester's side). One entry per batch, never per item:
     /// the detail holds counts (items, matches, stored…), never a number.
     public static let bulkSent = AuditEvent(rawValue: "bulk-sent")
+
+    /// An administrator or auditor read the node's figures for the
+    /// assessment form (`renkei assessment report`). Kept apart from
+    /// `accounts-reviewed`, which is what the report shows as the last access review.
+    public static let assessmentReported = AuditEvent(rawValue: "assessment-reported")
 }

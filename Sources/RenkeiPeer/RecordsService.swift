@@ -335,7 +335,7 @@ public struct RecordsService: Renkei_Admin_V1_Records.SimpleServiceProtocol {
         answer.backupMode = config.vault.map { "\($0.mode)" } ?? ""
         answer.encryption = "AES-256-GCM per record under per-municipality data keys wrapped by the node master key; numbers indexed by HMAC-SHA256 blind index; backups ciphertext only; peer and vault links mutual TLS 1.3"
         answer.recordItems = ResidentCSVFormat.columns + VaccinationCSVFormat.columns.filter { $0 != VaccinationCSVFormat.addressNumber }
-        try gate.record(session, .accountsReviewed, .ok, detail: "assessment-figures")
+        try gate.record(session, .assessmentReported, .ok)
         return answer
     }
 }

@@ -16,17 +16,21 @@ struct NodeCommand: AsyncParsableCommand {
         commandName: "node",
         abstract: "Run the node process: the peer API over mutual TLS for the tenants in the data directory.",
         discussion: """
-        Reads a JSON configuration (dataDirectory, listenHost, listenPort, certificatePath, \
-        privateKeyPath, caCertificatePath, optional revocationListPath, directoryPath, optional \
-        limits {maxMessageBytes, maxConcurrentStreams, callTimeoutSeconds}); relative paths are \
+        Reads a JSON configuration (every key and default: Ops/configuration.md): dataDirectory, \
+        listenHost, listenPort, certificatePath, privateKeyPath, caCertificatePath, optional \
+        revocationListPath, directoryPath, optional limits {maxMessageBytes, maxConcurrentStreams, \
+        callTimeoutSeconds, bulkStreamsPerRequester, bulkItemsPerSecondPerRequester, bulkWorkers}, \
+        optional access {sessionIdleSeconds, sessionLifetimeSeconds, maxFailedLogins, lockoutSeconds, \
+        dormantDays, importBytesMax}, optional metrics {host, port} (/metrics, /healthz, /readyz); \
+        relative paths are \
         relative to the file, optional adminSocketPath (default DATA/admin.sock), optional vault {host, port, serverName, \
         mode async|sync, snapshotIntervalMinutes, holdBackBytesMax, shipBatchRecords, \
         reconnectDelaySecondsMin/Max, syncTimeoutSeconds}: ships every change to that vault over mutual \
         TLS with the node's certificate, plus base snapshots. Serves \
         renkei.v1.TransferInquiry and renkei.v1.Health over TLS 1.3 with client certificates \
         required, verified against the federation CA and the revocation list, and the operator \
-        commands (renkei inquire transfer --node, renkei resident mark-moved-out --node) on the \
-        admin unix socket, mode 0600. A new revocation list or directory file is picked up \
+        commands (login, user, import, export, resident, inquire, backup, tenant delete with \
+        --node; each call needs an operator session, see renkei login) on the admin unix socket, mode 0600. A new revocation list or directory file is picked up \
         without a restart; one that is unsigned, tampered or expired is refused and the previous \
         one kept. SIGTERM or SIGINT stops accepting calls, lets in-flight calls finish and exits 0. \
         RENKEI_MASTER_KEY (64 hex characters) overrides DATA/master.key.

@@ -120,6 +120,13 @@ import Testing
         #expect(report.stdout.contains("12 residents"))
         #expect(report.stdout.contains("clerk 2"), "the demo account and clerk1")
         #expect(!report.stdout.contains("never (run renkei user review)"))
+        // The report is logged as itself, not as another access review.
+        let reviewsBefore = try String(contentsOfFile: oplog, encoding: .utf8).components(separatedBy: ",accounts-reviewed,").count
+        let again = scratch.path + "/oplog2.csv"
+        #expect(try Renkei.run(["audit", "export", "--node", view, "--out", again]).exitCode == 0)
+        let log2 = try String(contentsOfFile: again, encoding: .utf8)
+        #expect(log2.components(separatedBy: ",accounts-reviewed,").count == reviewsBefore)
+        #expect(log2.contains(",assessment-reported,"))
 
         // Deleting one person: the administrator may, once; nothing is left the second time.
         let deleted = try Renkei.run(["resident", "delete", "--node", view, "--number", number, "--confirm"])
