@@ -184,12 +184,7 @@ public struct RecordsService: Renkei_Admin_V1_Records.SimpleServiceProtocol {
 
     public func residentShow(request: Renkei_Admin_V1_ResidentShowRequest, context: ServerContext) async throws -> Renkei_Admin_V1_ResidentShowResponse {
         let session = try gate.authorize(session: request.session, acting: request.actingCode, .viewResident)
-        let number: IndividualNumber
-        do throws(BrokenRule) {
-            number = try InquiryRules.individualNumber(request.individualNumber, field: "individual_number")
-        } catch {
-            throw RPCError(code: .invalidArgument, message: error.message)
-        }
+        let number = try Self.individualNumber(request.individualNumber)
         var answer = Renkei_Admin_V1_ResidentShowResponse()
         let tenant: TenantPartition
         let file: ResidentFile?
@@ -215,12 +210,7 @@ public struct RecordsService: Renkei_Admin_V1_Records.SimpleServiceProtocol {
 
     public func residentDelete(request: Renkei_Admin_V1_ResidentDeleteRequest, context: ServerContext) async throws -> Renkei_Admin_V1_ResidentDeleteResponse {
         let session = try gate.authorize(session: request.session, acting: request.actingCode, .deleteResident)
-        let number: IndividualNumber
-        do throws(BrokenRule) {
-            number = try InquiryRules.individualNumber(request.individualNumber, field: "individual_number")
-        } catch {
-            throw RPCError(code: .invalidArgument, message: error.message)
-        }
+        let number = try Self.individualNumber(request.individualNumber)
         let acting = try MunicipalityCode(session.code)
         let tenant: TenantPartition
         let deletion: ResidentDeletion
@@ -238,6 +228,15 @@ public struct RecordsService: Renkei_Admin_V1_Records.SimpleServiceProtocol {
                                                numberIndex: tenant.numberIndexHex(number),
                                                detail: "resident=\(deletion.residentDeleted ? 1 : 0) vaccinations=\(deletion.vaccinationsDeleted) received-files=\(deletion.receivedFilesDeleted)")
         return answer
+    }
+
+    /// `individual_number` checked by the contract's rule.
+    static func individualNumber(_ text: String) throws(RPCError) -> IndividualNumber {
+        do throws(BrokenRule) {
+            return try InquiryRules.individualNumber(text, field: "individual_number")
+        } catch {
+            throw RPCError(code: .invalidArgument, message: error.message)
+        }
     }
 
     public func tenantDelete(request: Renkei_Admin_V1_TenantDeleteRequest, context: ServerContext) async throws -> Renkei_Admin_V1_TenantDeleteResponse {

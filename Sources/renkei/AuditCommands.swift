@@ -165,10 +165,7 @@ extension AuditCommand {
                     request.actingCode = target.acting.rawValue
                     request.fromUnixMillis = fromDate.map { UInt64(max(0, $0.timeIntervalSince1970 * 1000)) } ?? 0
                     request.toUnixMillis = toDate.map { UInt64(max(0, $0.timeIntervalSince1970 * 1000)) } ?? 0
-                    let sent = request
-                    (csv, count, problem) = try await target.call { client, token in
-                        var call = sent
-                        call.session = token
+                    (csv, count, problem) = try await target.call(request) { client, call in
                         return try await Renkei_Admin_V1_Records.Client(wrapping: client).auditExport(call) { response in
                             var bytes: [UInt8] = [], entries: UInt64 = 0, broken: String?
                             for try await chunk in response.messages {

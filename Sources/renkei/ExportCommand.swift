@@ -94,9 +94,7 @@ struct ExportCommand: ParsableCommand {
             let partial = out + ".partial-\(getpid())"
             let parameters = insecureScryptCostLog2.map { RecoveryKitParameters(costLog2: $0, blockSize: 8, parallelism: 1) } ?? .standard
             defer { unlink(partial) }  // gone after the rename; removes a torn export
-            let (exportID, records) = try await target.call { client, token in
-                var call = sent
-                call.session = token
+            let (exportID, records) = try await target.call(sent) { client, call in
                 return try await Renkei_Admin_V1_Records.Client(wrapping: client).exportVaccinations(call) { response in
                     var id = "", count: UInt64 = 0
                     if let passphrase {

@@ -72,6 +72,35 @@ struct ViewTarget {
 
 typealias HTTP2Client = HTTP2ClientTransport.Posix
 
+/// An admin request that carries the operator's session token.
+protocol SessionCarrying: Sendable {
+    var session: String { get set }
+}
+
+extension Renkei_Admin_V1_UserAddRequest: SessionCarrying {}
+extension Renkei_Admin_V1_UserDisableRequest: SessionCarrying {}
+extension Renkei_Admin_V1_UserListRequest: SessionCarrying {}
+extension Renkei_Admin_V1_MediaErasedRequest: SessionCarrying {}
+extension Renkei_Admin_V1_AssessmentFiguresRequest: SessionCarrying {}
+extension Renkei_Admin_V1_ResidentShowRequest: SessionCarrying {}
+extension Renkei_Admin_V1_ResidentDeleteRequest: SessionCarrying {}
+extension Renkei_Admin_V1_TenantDeleteRequest: SessionCarrying {}
+extension Renkei_Admin_V1_ExportRequest: SessionCarrying {}
+extension Renkei_Admin_V1_AuditExportRequest: SessionCarrying {}
+
+extension ViewTarget {
+    /// Sends `request` with the session token filled in.
+    func call<Request: SessionCarrying, T: Sendable>(
+        _ request: Request, _ body: @Sendable @escaping (GRPCClient<HTTP2Client>, Request) async throws -> T
+    ) async throws -> T {
+        try await call { client, token in
+            var signed = request
+            signed.session = token
+            return try await body(client, signed)
+        }
+    }
+}
+
 /// The terminal an operator works at: RENKEI_TERMINAL, else the host name,
 /// reduced to the characters a terminal name may hold.
 func currentTerminal(_ given: String?) -> String {
@@ -241,10 +270,7 @@ struct UserAdd: AsyncParsableCommand {
                 request.people = person
                 request.terminals = allowTerminal
                 request.password = password
-                let sent = request
-                let answer = try await target.call { client, token in
-                    var call = sent
-                    call.session = token
+                let answer = try await target.call(request) { client, call in
                     return try await Renkei_Admin_V1_Access.Client(wrapping: client).userAdd(call)
                 }
                 print("added account \(answer.login) of municipality \(target.acting)")
@@ -320,10 +346,7 @@ struct UserDisable: AsyncParsableCommand {
             request.actingCode = target.acting.rawValue
             request.login = login
             request.reason = reason
-            let sent = request
-            let answer = try await target.call { client, token in
-                var call = sent
-                call.session = token
+            let answer = try await target.call(request) { client, call in
                 return try await Renkei_Admin_V1_Access.Client(wrapping: client).userDisable(call)
             }
             print("disabled account \(login); \(answer.sessionsClosed) session(s) ended")
@@ -338,10 +361,7 @@ struct UserListing {
         var request = Renkei_Admin_V1_UserListRequest()
         request.actingCode = target.acting.rawValue
         request.review = review
-        let sent = request
-        let answer = try await target.call { client, token in
-            var call = sent
-            call.session = token
+        let answer = try await target.call(request) { client, call in
             return try await Renkei_Admin_V1_Access.Client(wrapping: client).userList(call)
         }
         return (target, answer)
@@ -485,10 +505,7 @@ struct MediaErased: AsyncParsableCommand {
             request.actingCode = target.acting.rawValue
             request.mediaID = id
             request.method = method
-            let sent = request
-            let answer = try await target.call { client, token in
-                var call = sent
-                call.session = token
+            let answer = try await target.call(request) { client, call in
                 return try await Renkei_Admin_V1_Records.Client(wrapping: client).reportMediaErased(call)
             }
             print("recorded: medium of export \(id) \(method) (operation-log entry \(answer.auditSequence))")
@@ -562,10 +579,7 @@ struct AssessmentReport: AsyncParsableCommand {
             let target = try ViewTarget(node)
             var request = Renkei_Admin_V1_AssessmentFiguresRequest()
             request.actingCode = target.acting.rawValue
-            let sent = request
-            let f = try await target.call { client, token in
-                var call = sent
-                call.session = token
+            let f = try await target.call(request) { client, call in
                 return try await Renkei_Admin_V1_Records.Client(wrapping: client).assessmentFigures(call)
             }
             if json {

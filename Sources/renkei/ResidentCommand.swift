@@ -42,10 +42,7 @@ struct ResidentCommand: ParsableCommand {
                     var request = Renkei_Admin_V1_ResidentShowRequest()
                     request.actingCode = target.acting.rawValue
                     request.individualNumber = try individualNumber(number).digits
-                    let sent = request
-                    let answer = try await target.call { client, token in
-                        var call = sent
-                        call.session = token
+                    let answer = try await target.call(request) { client, call in
                         return try await Renkei_Admin_V1_Records.Client(wrapping: client).residentShow(call)
                     }
                     guard answer.found else {
@@ -113,10 +110,7 @@ extension ResidentCommand {
                 var request = Renkei_Admin_V1_ResidentDeleteRequest()
                 request.actingCode = target.acting.rawValue
                 request.individualNumber = try individualNumber(number).digits
-                let sent = request
-                let answer = try await target.call { client, token in
-                    var call = sent
-                    call.session = token
+                let answer = try await target.call(request) { client, call in
                     return try await Renkei_Admin_V1_Records.Client(wrapping: client).residentDelete(call)
                 }
                 guard answer.found else {

@@ -110,10 +110,7 @@ struct TenantCommand: ParsableCommand {
                     var request = Renkei_Admin_V1_TenantDeleteRequest()
                     request.actingCode = target.acting.rawValue
                     request.confirmCode = confirm
-                    let sent = request
-                    let answer = try await target.call { client, token in
-                        var call = sent
-                        call.session = token
+                    let answer = try await target.call(request) { client, call in
                         return try await Renkei_Admin_V1_Records.Client(wrapping: client).tenantDelete(call)
                     }
                     print("deleted tenant \(target.acting): keys destroyed, column families dropped; \(answer.accountsDisabled) account(s) disabled (operation-log entry \(answer.auditSequence))")
