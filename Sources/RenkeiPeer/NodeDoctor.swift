@@ -148,10 +148,13 @@ public struct NodeDoctor: Sendable {
         }
         do throws(PeerError) {
             let directory = try trust.directory(now: now)
-            let days = directory.expiresAt.timeIntervalSince(now) / 86_400
-            findings.append(DoctorFinding("directory", days < 7 ? .warn : .ok,
-                                          "\(directory.entries.count) codes, signed \(directory.issuedAt), expires \(directory.expiresAt) (\(Int(days.rounded(.down))) days)",
-                                          fix: days < 7 ? "install a newly signed directory (renkei directory sign)" : nil))
+            // Directories are re-signed often (a day's validity is usual), so
+            // warn only in the last quarter of the validity, and at most 7 days ahead.
+            let left = directory.expiresAt.timeIntervalSince(now)
+            let soon = left < min(7 * 86_400, directory.expiresAt.timeIntervalSince(directory.issuedAt) / 4)
+            findings.append(DoctorFinding("directory", soon ? .warn : .ok,
+                                          "\(directory.entries.count) codes, signed \(directory.issuedAt), expires \(directory.expiresAt) (in \(String(format: "%.1f", left / 3600)) hours)",
+                                          fix: soon ? "install a newly signed directory (renkei directory sign)" : nil))
             let wrong = info.municipalityCodes.filter { directory.entry(for: $0)?.spkiSHA256 != info.spkiSHA256 }
             findings.append(wrong.isEmpty
                 ? DoctorFinding("directory-entries", .ok, "the directory lists this node's key for \(info.municipalityCodes.map(\.rawValue).joined(separator: ","))")

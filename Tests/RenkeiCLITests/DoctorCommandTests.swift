@@ -20,7 +20,7 @@ import Testing
 
         let healthy = try Renkei.run(["doctor", "--node", dir + "/322016"])
         #expect(healthy.exitCode == 0, "\(healthy.stdout)\(healthy.stderr)")
-        for line in ["OK    certificate:", "OK    directory-entries:", "OK    data-directory:", "OK    private-key:",
+        for line in ["OK    certificate:", "OK    directory:", "OK    directory-entries:", "OK    data-directory:", "OK    private-key:",
                      "OK    master-key:", "OK    admin-socket: a node is serving", "OK    disk-space:"] {
             #expect(healthy.stdout.contains(line), "missing \(line) in\n\(healthy.stdout)")
         }
