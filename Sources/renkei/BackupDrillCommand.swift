@@ -84,11 +84,8 @@ struct BackupDrillCommand: AsyncParsableCommand {
             let sentMark = markRequest
             let mark: Renkei_Admin_V1_BackupDrillMarkResponse
             do throws(PeerError) {
-                mark = try await withOperatorSession(view: nodeView, socket: config.adminSocket) { token throws(PeerError) in
-                    var call = sentMark
-                    call.session = token
-                    let signed = call
-                    return try await AdminClient.withAdmin(socket: config.adminSocket) { try await $0.backupDrillMark(signed) }
+                mark = try await withOperatorSession(view: nodeView, socket: config.adminSocket, sentMark) { signed throws(PeerError) in
+                    try await AdminClient.withAdmin(socket: config.adminSocket) { try await $0.backupDrillMark(signed) }
                 }
             } catch {
                 throw CLIFailure("drill mark on the node: \(error.description)")
@@ -183,11 +180,8 @@ struct BackupDrillCommand: AsyncParsableCommand {
         while true {
             let status: Renkei_Admin_V1_BackupStatusResponse
             do throws(PeerError) {
-                status = try await withOperatorSession(view: view, socket: socket) { token throws(PeerError) in
-                    var call = sent
-                    call.session = token
-                    let signed = call
-                    return try await AdminClient.withAdmin(socket: socket) { try await $0.backupStatus(signed) }
+                status = try await withOperatorSession(view: view, socket: socket, sent) { signed throws(PeerError) in
+                    try await AdminClient.withAdmin(socket: socket) { try await $0.backupStatus(signed) }
                 }
             } catch {
                 throw CLIFailure("backup status of the node: \(error.description)")

@@ -35,11 +35,8 @@ struct BackupNowCommand: AsyncParsableCommand {
             let sent = request
             let response: Renkei_Admin_V1_BackupNowResponse
             do throws(PeerError) {
-                response = try await withOperatorSession(view: node, socket: config.adminSocket) { token throws(PeerError) in
-                    var call = sent
-                    call.session = token
-                    let signed = call
-                    return try await AdminClient.withAdmin(socket: config.adminSocket) { try await $0.backupNow(signed) }
+                response = try await withOperatorSession(view: node, socket: config.adminSocket, sent) { signed throws(PeerError) in
+                    try await AdminClient.withAdmin(socket: config.adminSocket) { try await $0.backupNow(signed) }
                 }
             } catch {
                 throw CLIFailure(error)
@@ -78,11 +75,8 @@ struct BackupStatusCommand: AsyncParsableCommand {
             let sent = request
             let r: Renkei_Admin_V1_BackupStatusResponse
             do throws(PeerError) {
-                r = try await withOperatorSession(view: node, socket: config.adminSocket) { token throws(PeerError) in
-                    var call = sent
-                    call.session = token
-                    let signed = call
-                    return try await AdminClient.withAdmin(socket: config.adminSocket) { try await $0.backupStatus(signed) }
+                r = try await withOperatorSession(view: node, socket: config.adminSocket, sent) { signed throws(PeerError) in
+                    try await AdminClient.withAdmin(socket: config.adminSocket) { try await $0.backupStatus(signed) }
                 }
             } catch {
                 throw CLIFailure(error)

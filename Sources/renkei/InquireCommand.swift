@@ -114,11 +114,8 @@ struct InquireCommand: AsyncParsableCommand {
             request.purpose = inquiry.purpose
             request.consentReference = inquiry.consentReference
             let sent = request
-            let response = try await withOperatorSession(view: view, socket: socket) { token throws(PeerError) in
-                var call = sent
-                call.session = token
-                let signed = call
-                return try await AdminClient.withAdmin(socket: socket) { admin in try await admin.inquireTransfer(signed) }
+            let response = try await withOperatorSession(view: view, socket: socket, sent) { signed throws(PeerError) in
+                try await AdminClient.withAdmin(socket: socket) { admin in try await admin.inquireTransfer(signed) }
             }
             return InquiryOutcome(requestID: response.requestID, outcome: response.outcome, file: response.match,
                                   stored: response.stored.isEmpty ? nil : response.stored,

@@ -87,6 +87,22 @@ extension Renkei_Admin_V1_ResidentDeleteRequest: SessionCarrying {}
 extension Renkei_Admin_V1_TenantDeleteRequest: SessionCarrying {}
 extension Renkei_Admin_V1_ExportRequest: SessionCarrying {}
 extension Renkei_Admin_V1_AuditExportRequest: SessionCarrying {}
+extension Renkei_Admin_V1_InquireTransferRequest: SessionCarrying {}
+extension Renkei_Admin_V1_MarkMovedOutRequest: SessionCarrying {}
+extension Renkei_Admin_V1_BackupNowRequest: SessionCarrying {}
+extension Renkei_Admin_V1_BackupStatusRequest: SessionCarrying {}
+extension Renkei_Admin_V1_BackupDrillMarkRequest: SessionCarrying {}
+
+/// Sends `request` with the session of operator view `view` filled in.
+func withOperatorSession<Request: SessionCarrying, T: Sendable>(
+    view: String?, socket: String, _ request: Request, _ body: @Sendable (Request) async throws(PeerError) -> T
+) async throws(PeerError) -> T {
+    try await withOperatorSession(view: view, socket: socket) { token throws(PeerError) in
+        var signed = request
+        signed.session = token
+        return try await body(signed)
+    }
+}
 
 extension ViewTarget {
     /// Sends `request` with the session token filled in.

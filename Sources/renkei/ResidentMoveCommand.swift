@@ -69,11 +69,8 @@ extension ResidentCommand {
                         request.toCode = destination.rawValue
                         request.movedOutOn = date.iso
                         let sent = request
-                        let response = try await withOperatorSession(view: node, socket: config.adminSocket) { token throws(PeerError) in
-                            var call = sent
-                            call.session = token
-                            let signed = call
-                            return try await AdminClient.withAdmin(socket: config.adminSocket) { try await $0.markMovedOut(signed) }
+                        let response = try await withOperatorSession(view: node, socket: config.adminSocket, sent) { signed throws(PeerError) in
+                            try await AdminClient.withAdmin(socket: config.adminSocket) { try await $0.markMovedOut(signed) }
                         }
                         (outcome, sequence) = (response.result, response.auditSequence)
                     } else {
