@@ -1,9 +1,11 @@
 import Foundation
 import GRPCCore
 import Logging
+import Metrics
 import NIOPosix
 import RenkeiAudit
 import RenkeiCore
+import RenkeiObservability
 import RenkeiPKI
 import RenkeiTenantStore
 import RenkeiWire
@@ -219,12 +221,24 @@ public struct BulkInquiryService: Sendable {
             $0.bulkInvalid += total.invalid
             $0.lookups += plan.lookups.count
         }
+        Self.countItems(total, requester: batch.requester.rawValue)
         logger.info("bulk batch answered", metadata: [
             "batch-id": "\(batch.batchID)", "requester": "\(batch.requester)", "items": "\(items.count)",
             "match": "\(total.match)", "no-match": "\(total.noMatch)", "invalid": "\(total.invalid)",
             "responses": "\(responses.count)",
         ])
         return responses
+    }
+
+    /// `renkei_bulk_items_answered_total{outcome, requester}`: items of
+    /// accepted batches by answer. The requester label is a municipality code
+    /// or "other" (`MetricLabels.bounded`); nothing from an item is a label.
+    static func countItems(_ total: BulkCounts, requester: String) {
+        let requester = MetricLabels.bounded(requester)
+        for (outcome, n) in [("match", total.match), ("no-match", total.noMatch), ("invalid", total.invalid)] where n > 0 {
+            Counter(label: "renkei_bulk_items_answered_total",
+                    dimensions: [("outcome", outcome), ("requester", requester)]).increment(by: n)
+        }
     }
 
     /// PERMISSION_DENIED is audited in the log of every hosted tenant the

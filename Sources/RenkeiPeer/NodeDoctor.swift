@@ -37,6 +37,14 @@ public struct NodeDoctor: Sendable {
     public var warnDays: Double = 30
     /// Fail below this much free space in the data directory's file system.
     public var diskFreeBytesMin: UInt64 = 1 << 30
+    /// Warn when a peer's clock is further off than this: audit times,
+    /// inquiry timestamps and backup ages disagree between nodes.
+    public var clockSkewWarnSeconds: Double = 2
+    /// Fail beyond this: one-time codes (30-second steps) and certificate,
+    /// directory and revocation-list validity are judged by the clock.
+    public var clockSkewFailSeconds: Double = 30
+    /// At most this many peer nodes are asked for their time (3 s each at most).
+    public static let clockPeersMax = 16
 
     public init(config: NodeConfig, now: Date = Date()) {
         // Paths as an operator would type them (`a/b/../c` → `a/c`).
@@ -65,7 +73,78 @@ public struct NodeDoctor: Sendable {
             findings.append(reachable("vault", host: vault.host, port: vault.port,
                                       fix: "start the vault or open the network path to \(vault.host):\(vault.port); the node keeps changes until it is back"))
         }
+        findings.append(await clockSkew(logger: logger))
         return findings
+    }
+
+    // MARK: Clock
+
+    /// Asks each other node in the directory (one per endpoint, at most
+    /// `clockPeersMax`) for its clock through Health, over mutual TLS.
+    func clockSkew(logger: Logger) async -> DoctorFinding {
+        let trust: TrustSource
+        let directory: Directory
+        do throws(PeerError) {
+            trust = try TrustSource(config: config, logger: logger, now: now)
+            directory = try trust.directory(now: now)
+        } catch {
+            return DoctorFinding("clock-skew", .warn, "not measured: \(error.message)",
+                                 fix: "fix the certificate and directory findings first")
+        }
+        let ownKey = FileManager.default.contents(atPath: config.certificatePath)
+            .flatMap { try? PeerCertificateInfo(bytes: Array($0), source: config.certificatePath) }?.spkiSHA256
+        var routes: [PeerRoute] = []
+        var endpoints = Set<String>()
+        for code in directory.codes {
+            guard let entry = directory.entry(for: code), entry.spkiSHA256 != ownKey,
+                  endpoints.insert(entry.endpoint).inserted else { continue }
+            routes.append(PeerRoute(target: code, entry: entry))
+            if routes.count == Self.clockPeersMax { break }
+        }
+        var readings: [(node: String, reading: ClockReading)] = []
+        var unmeasured: [String] = []
+        for route in routes {
+            do throws(PeerError) {
+                if let reading = try await PeerClock.read(route: route, config: config, trust: trust.peerTrust(now: now)) {
+                    readings.append((route.entry.nodeName, reading))
+                } else {
+                    unmeasured.append("\(route.entry.nodeName) (sends no time)")
+                }
+            } catch {
+                unmeasured.append("\(route.entry.nodeName) (\(error.message))")
+            }
+        }
+        return Self.clockFinding(readings: readings, unmeasured: unmeasured,
+                                 warnSeconds: clockSkewWarnSeconds, failSeconds: clockSkewFailSeconds)
+    }
+
+    /// The verdict on the clock readings: the largest skew that the round
+    /// trip cannot explain decides; peers that could not be asked make a
+    /// warning, since the clock was not compared with them.
+    static func clockFinding(readings: [(node: String, reading: ClockReading)], unmeasured: [String],
+                             warnSeconds: Double, failSeconds: Double) -> DoctorFinding {
+        if readings.isEmpty && unmeasured.isEmpty {
+            return DoctorFinding("clock-skew", .ok, "no other node in the directory to compare with")
+        }
+        let unmeasuredText = unmeasured.isEmpty ? "" : "; not measured: \(unmeasured.joined(separator: ", "))"
+        guard let worst = readings.max(by: { $0.reading.skewSecondsMin < $1.reading.skewSecondsMin }) else {
+            return DoctorFinding("clock-skew", .warn, "no peer's clock could be read\(unmeasuredText)",
+                                 fix: "check that the peers are up and reachable, then run renkei doctor again")
+        }
+        let offset = worst.reading.offsetSeconds
+        let direction = offset >= 0 ? "ahead of" : "behind"
+        let worstText = "\(worst.node) is \(String(format: "%.3f", abs(offset))) s \(direction) this node (round trip \(String(format: "%.3f", worst.reading.roundTripSeconds)) s)"
+        let fix = "synchronise the clocks with NTP on both nodes (timedatectl set-ntp true, or chrony)"
+        if worst.reading.skewSecondsMin > failSeconds {
+            return DoctorFinding("clock-skew", .fail, worstText + unmeasuredText, fix: fix)
+        }
+        if worst.reading.skewSecondsMin > warnSeconds {
+            return DoctorFinding("clock-skew", .warn, worstText + unmeasuredText, fix: fix)
+        }
+        let detail = "\(readings.count) peer(s) within \(String(format: "%g", warnSeconds)) s; largest: \(worstText)\(unmeasuredText)"
+        return unmeasured.isEmpty
+            ? DoctorFinding("clock-skew", .ok, detail)
+            : DoctorFinding("clock-skew", .warn, detail, fix: "check that the peers not measured are up and reachable")
     }
 
     // MARK: Files

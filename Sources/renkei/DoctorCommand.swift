@@ -14,7 +14,8 @@ struct DoctorCommand: AsyncParsableCommand {
         the federation CA, not revoked, a node certificate carrying codes, and not within 30 days of \
         expiry; the CA certificate's expiry; the signed directory verifies, is not about to expire, and \
         lists this node's key for every code it carries; free disk space; the admin socket; the vault \
-        accepts connections. Each line is ok, warn or fail, with what to do.
+        accepts connections; the clock agrees with the other nodes' (each asked through Health over \
+        mutual TLS: warn beyond 2 s, fail beyond 30 s). Each line is ok, warn or fail, with what to do.
 
         Exit codes: 0 nothing failed (warnings allowed), 1 a check failed, 64 an invalid option.
         """)

@@ -124,6 +124,7 @@ struct NodeCommand: AsyncParsableCommand {
             Self.recordStaticGauges(config: nodeConfig, tenants: store.tenants.count, logger: logger)
             if let registry, let settings = nodeConfig.metrics {
                 services.append(ObservabilityServer(settings: settings, registry: registry, readiness: readiness, logger: logger))
+                services.append(StorageGauges(store: store, logger: logger))
                 logger.notice("metrics endpoint", metadata: ["listen": "\(settings.host):\(settings.port)"])
             }
             if let shipper {

@@ -9,9 +9,10 @@ import Testing
 @Suite(.serialized) struct DoctorCommandTests {
     @Test func findsWhatIsWrongAndSaysWhatToDo() throws {
         let scratch = try Scratch()
-        let ports = try ClusterCommandTests.freePorts(1)
+        let ports = try ClusterCommandTests.freePorts(2)
         try """
-        {"seed": 2, "nodes": [{"name": "matsue", "port": \(ports[0]), "municipalities": [{"code": "322016", "residents": 3}]}]}
+        {"seed": 2, "nodes": [{"name": "matsue", "port": \(ports[0]), "municipalities": [{"code": "322016", "residents": 3}]},
+                              {"name": "izumo", "port": \(ports[1]), "municipalities": [{"code": "322032", "residents": 3}]}]}
         """.write(toFile: scratch.path + "/cluster.json", atomically: true, encoding: .utf8)
         let dir = scratch.path + "/c"
         defer { _ = try? Renkei.run(["cluster", "down", "--dir", dir, "--grace", "5"]) }
@@ -21,7 +22,8 @@ import Testing
         let healthy = try Renkei.run(["doctor", "--node", dir + "/322016"])
         #expect(healthy.exitCode == 0, "\(healthy.stdout)\(healthy.stderr)")
         for line in ["OK    certificate:", "OK    directory:", "OK    directory-entries:", "OK    data-directory:", "OK    private-key:",
-                     "OK    master-key:", "OK    admin-socket: a node is serving", "OK    disk-space:"] {
+                     "OK    master-key:", "OK    admin-socket: a node is serving", "OK    disk-space:",
+                     "OK    clock-skew: 1 peer(s) within 2 s; largest: izumo is "] {
             #expect(healthy.stdout.contains(line), "missing \(line) in\n\(healthy.stdout)")
         }
 

@@ -63,8 +63,22 @@ import Testing
         let asked = try Renkei.run(["inquire", "transfer", "--node", dir + "/322016", "--from", "322032", "--number", number])
         #expect(asked.exitCode == 0, "\(asked.stdout)\(asked.stderr)")
 
+        // A bulk run: two residents of izumo and one number it does not hold.
+        let rows = try InquireBulkCommandTests.numbers("322032", count: 2, seed: 3) + InquireBulkCommandTests.numbers("322032", count: 1, seed: 99)
+        try (InquireBulkCommandTests.header + rows.map { "322032,\($0),,\n" }.joined())
+            .write(toFile: scratch.path + "/bulk.csv", atomically: true, encoding: .utf8)
+        let bulk = try Renkei.run(["inquire", "bulk", "--node", dir + "/322016", scratch.path + "/bulk.csv", "--out", scratch.path + "/bulk-out.csv"])
+        #expect(bulk.exitCode == 0, "\(bulk.stdout)\(bulk.stderr)")
+
         let metrics = try Self.get("/metrics", port: ports[2])
         #expect(metrics.status == 200)
+        func line(_ name: String, _ labels: [String]) -> String? {
+            metrics.body.split(separator: "\n").map(String.init).first { l in l.hasPrefix(name + "{") && labels.allSatisfy { l.contains($0) } }
+        }
+        #expect(line("renkei_bulk_items_answered_total", ["outcome=\"match\"", "requester=\"322016\""])?.hasSuffix(" 2") == true, "\(metrics.body)")
+        #expect(line("renkei_bulk_items_answered_total", ["outcome=\"no-match\"", "requester=\"322016\""])?.hasSuffix(" 1") == true, "\(metrics.body)")
+        let stored = line("renkei_storage_bytes", ["tenant=\"322032\""]).flatMap { Double($0.split(separator: " ").last ?? "") }
+        #expect((stored ?? 0) > 0, "izumo's tenant takes some bytes: \(metrics.body)")
         let matched = metrics.body.split(separator: "\n").filter {
             $0.hasPrefix("renkei_inquiries_answered_total{") && $0.contains("outcome=\"match\"") && $0.contains("requester=\"322016\"")
         }

@@ -47,6 +47,11 @@ public nonisolated struct Renkei_V1_HealthCheckResponse: Sendable {
   /// The contract versions the node implements, e.g. ["renkei.v1"].
   public var protocolVersions: [String] = []
 
+  /// The node's wall clock when it answered, in milliseconds since the Unix
+  /// epoch, so a peer (and `renkei doctor`) can estimate the clock skew between
+  /// the two nodes. 0 from a node that predates this field.
+  public var serverTimeUnixMillis: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum ServingStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -122,7 +127,7 @@ nonisolated extension Renkei_V1_HealthCheckRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Renkei_V1_HealthCheckResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HealthCheckResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{3}protocol_versions\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{3}protocol_versions\0\u{3}server_time_unix_millis\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -132,6 +137,7 @@ nonisolated extension Renkei_V1_HealthCheckResponse: SwiftProtobuf.Message, Swif
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularEnumField(value: &self.status) }()
       case 2: try { try decoder.decodeRepeatedStringField(value: &self.protocolVersions) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.serverTimeUnixMillis) }()
       default: break
       }
     }
@@ -144,12 +150,16 @@ nonisolated extension Renkei_V1_HealthCheckResponse: SwiftProtobuf.Message, Swif
     if !self.protocolVersions.isEmpty {
       try visitor.visitRepeatedStringField(value: self.protocolVersions, fieldNumber: 2)
     }
+    if self.serverTimeUnixMillis != 0 {
+      try visitor.visitSingularInt64Field(value: self.serverTimeUnixMillis, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Renkei_V1_HealthCheckResponse, rhs: Renkei_V1_HealthCheckResponse) -> Bool {
     if lhs.status != rhs.status {return false}
     if lhs.protocolVersions != rhs.protocolVersions {return false}
+    if lhs.serverTimeUnixMillis != rhs.serverTimeUnixMillis {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
