@@ -9,6 +9,20 @@ import Testing
 /// /metrics, and an inquiry it answered shows up by outcome and requester,
 /// never with a number.
 @Suite(.serialized) struct MetricsEndpointTests {
+    /// Whether something accepts TCP connections on 127.0.0.1:`port` (no expectation recorded).
+    static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+
     /// `GET path` over a plain TCP connection to 127.0.0.1:`port`; the status line and body.
     static func get(_ path: String, port: Int) throws -> (status: Int, body: String) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
