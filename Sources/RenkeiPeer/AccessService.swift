@@ -136,7 +136,9 @@ public struct AccessService: Renkei_Admin_V1_Access.SimpleServiceProtocol {
             throw RPCError(code: error.code == .accountNotFound ? .notFound : .internalError, message: error.message)
         }
         let closed = gate.sessions.closeAll(login: account.login)
-        try gate.record(session, .accountDisabled, .ok, detail: "login=\(account.login) sessions-closed=\(closed)")
+        // The reason last, as the operator wrote it (checked above: bounded, one
+        // line); the help and runbook 06 say it must name no person.
+        try gate.record(session, .accountDisabled, .ok, detail: "login=\(account.login) sessions-closed=\(closed) reason=\(request.reason)")
         var answer = Renkei_Admin_V1_UserDisableResponse()
         answer.sessionsClosed = UInt32(closed)
         return answer

@@ -20,7 +20,8 @@ public enum AdminServer {
     /// removed first: RocksDB's lock on the data directory already guarantees
     /// that no other node process uses it.
     public static func make(config: NodeConfig, store: NodeStore, gate: AccessGate, trust: TrustSource, logger: Logger,
-                            backup: (any NodeBackup)? = nil) throws(PeerError) -> Server {
+                            backup: (any NodeBackup)? = nil,
+                            onTenantsChanged: @escaping @Sendable () -> Void = {}) throws(PeerError) -> Server {
         let path = config.adminSocket
         guard path.utf8.count < 108 else {
             throw PeerError(.configuration, "adminSocketPath: \(path) is longer than a unix socket path may be (107 bytes); set a shorter adminSocketPath")
@@ -41,7 +42,7 @@ public enum AdminServer {
         return GRPCServer(transport: transport, services: [
             AdminService(gate: gate, store: store, config: config, trust: trust, logger: logger, backup: backup),
             AccessService(gate: gate, logger: logger),
-            RecordsService(gate: gate, store: store, config: config, logger: logger),
+            RecordsService(gate: gate, store: store, config: config, logger: logger, onTenantsChanged: onTenantsChanged),
         ])
     }
 }

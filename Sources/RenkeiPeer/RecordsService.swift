@@ -20,12 +20,17 @@ public struct RecordsService: Renkei_Admin_V1_Records.SimpleServiceProtocol {
     let store: NodeStore
     let config: NodeConfig
     let logger: Logger
+    /// Called after a tenant is deleted, so the node's readiness follows
+    /// the set of municipalities it hosts.
+    let onTenantsChanged: @Sendable () -> Void
 
-    public init(gate: AccessGate, store: NodeStore, config: NodeConfig, logger: Logger) {
+    public init(gate: AccessGate, store: NodeStore, config: NodeConfig, logger: Logger,
+                onTenantsChanged: @escaping @Sendable () -> Void = {}) {
         self.gate = gate
         self.store = store
         self.config = config
         self.logger = logger
+        self.onTenantsChanged = onTenantsChanged
     }
 
     /// Largest chunk the node sends (the admin socket's messages are 64 KiB at most).
@@ -247,6 +252,7 @@ public struct RecordsService: Renkei_Admin_V1_Records.SimpleServiceProtocol {
         let code = try MunicipalityCode(session.code)
         do throws(NodeError) {
             try store.deleteTenant(code)
+            onTenantsChanged()
         } catch {
             try gate.record(session, .tenantDeleted, .error, detail: "reason=\(error.code)")
             throw RPCError(code: .internalError, message: error.description)

@@ -91,7 +91,8 @@ struct NodeCommand: AsyncParsableCommand {
             do throws(PeerError) {
                 let trust = try TrustSource(config: nodeConfig, logger: logger)
                 peerServer = try PeerServer.make(config: nodeConfig, store: store, logger: logger, trustSource: trust)
-                adminServer = try AdminServer.make(config: nodeConfig, store: store, gate: gate, trust: trust, logger: logger, backup: shipper)
+                adminServer = try AdminServer.make(config: nodeConfig, store: store, gate: gate, trust: trust, logger: logger, backup: shipper,
+                                                   onTenantsChanged: { Self.recordTenants(store, readiness) })
             } catch {
                 throw CLIFailure(error.description)
             }
@@ -103,7 +104,7 @@ struct NodeCommand: AsyncParsableCommand {
             let socket = nodeConfig.adminSocket
             readiness.set("peer-api", ready: false, reason: "starting")
             readiness.set("admin-api", ready: false, reason: "starting")
-            readiness.set("tenants", ready: !store.tenants.isEmpty, reason: store.tenants.isEmpty ? "no municipality hosted" : "")
+            Self.recordTenants(store, readiness)
             var services: [any Service] = [
                 GRPCServerService(name: "peer API", server: peerServer, logger: logger,
                                   onListening: { readiness.set("peer-api", ready: true) },
@@ -121,7 +122,7 @@ struct NodeCommand: AsyncParsableCommand {
                                       unlink(socket)
                                   }),
             ]
-            Self.recordStaticGauges(config: nodeConfig, tenants: store.tenants.count, logger: logger)
+            Self.recordStaticGauges(config: nodeConfig, logger: logger)
             if let registry, let settings = nodeConfig.metrics {
                 services.append(ObservabilityServer(settings: settings, registry: registry, readiness: readiness, logger: logger))
                 services.append(StorageGauges(store: store, logger: logger))
@@ -148,10 +149,9 @@ struct NodeCommand: AsyncParsableCommand {
 
 extension NodeCommand {
     /// Gauges that change only with the configuration: when the node's and the
-    /// CA's certificates expire (unix seconds; alert on `- time()`), and how
-    /// many municipalities the node hosts. A certificate that expires within
-    /// 30 days is also a warning in the log at start.
-    static func recordStaticGauges(config: NodeConfig, tenants: Int, logger: Logger, now: Date = Date()) {
+    /// CA's certificates expire (unix seconds; alert on `- time()`). A
+    /// certificate that expires within 30 days is also a warning in the log at start.
+    static func recordStaticGauges(config: NodeConfig, logger: Logger, now: Date = Date()) {
         for (kind, path) in [("node", config.certificatePath), ("ca", config.caCertificatePath)] {
             do throws(PKIError) {
                 let validity = try CertificateCoding.validity(ofFileAt: path)
@@ -167,7 +167,14 @@ extension NodeCommand {
                 logger.warning("certificate expiry not measured", metadata: ["certificate": "\(kind)", "error": "\(error.message)"])
             }
         }
-        Gauge(label: "renkei_tenants_hosted").record(tenants)
+    }
+
+    /// Readiness and `renkei_tenants_hosted` follow the hosted municipalities:
+    /// at start, and after a tenant is deleted through the admin API.
+    static func recordTenants(_ store: NodeStore, _ readiness: Readiness) {
+        let hosted = store.tenants.count
+        readiness.set("tenants", ready: hosted > 0, reason: hosted == 0 ? "no municipality hosted" : "")
+        Gauge(label: "renkei_tenants_hosted").record(hosted)
     }
 }
 

@@ -352,7 +352,7 @@ struct UserDisable: AsyncParsableCommand {
     var node: String
     @Option(help: "The account's login name.")
     var login: String
-    @Option(help: "Why (e.g. moved to another department); no personal data.")
+    @Option(help: "Why (e.g. moved to another department); recorded in the operation log, so no personal data.")
     var reason: String
 
     func run() async throws {

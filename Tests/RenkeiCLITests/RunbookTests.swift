@@ -148,6 +148,125 @@ import Testing
         #expect(payload.lowercased().contains(String(serial).lowercased()) && payload.contains("installation abandoned"), "\(serial) not in \(payload)")
     }
 
+    /// Ops/runbooks/06-suspected-leak.md steps 1–4 and 7 on a running node:
+    /// disable the account involved (its session ends), end every session
+    /// with a restart, keep and verify the operation log and export a period
+    /// of it, revoke the node's certificate by serial (doctor then fails it),
+    /// and crypto-shred the municipality as its administrator.
+    @Test func suspectedLeakAsWritten() throws {
+        let scratch = try Scratch()
+        let ports = try ClusterCommandTests.freePorts(2)
+        try """
+        {"seed": 4, "nodes": [{"name": "matsue", "port": \(ports[0]), "metricsPort": \(ports[1]),
+                               "municipalities": [{"code": "322016", "residents": 5}]}]}
+        """.write(toFile: scratch.path + "/cluster.json", atomically: true, encoding: .utf8)
+        let dir = scratch.path + "/c"
+        defer { _ = try? Renkei.run(["cluster", "down", "--dir", dir, "--grace", "5"]) }
+        try #require(try Renkei.run(["cluster", "up", scratch.path + "/cluster.json", "--dir", dir]).exitCode == 0)
+        let view = dir + "/322016", data = dir + "/nodes/matsue/data"
+        let number = try Renkei.run(["cluster", "sample", "--dir", dir, "--code", "322016", "--count", "1"])
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        func step(_ name: String, _ arguments: [String], environment: [String: String] = [:],
+                  sourceLocation: SourceLocation = #_sourceLocation) throws -> Renkei.Result {
+            let result = try Renkei.run(arguments, environment: environment)
+            try #require(result.exitCode == 0, "step \(name): renkei \(arguments.joined(separator: " ")) exited \(result.exitCode)\n\(result.stdout)\(result.stderr)",
+                         sourceLocation: sourceLocation)
+            return result
+        }
+        // Before the incident: a clerk and an auditor (added by the demo administrator), both logged in.
+        let password = scratch.path + "/password"
+        try "an-operator-password-1\n".write(toFile: password, atomically: true, encoding: .utf8)
+        var sessions: [String: [String: String]] = [:]
+        for (login, role) in [("clerk1", "clerk"), ("auditor1", "auditor")] {
+            let added = try step("setup", ["user", "add", "--node", view, "--login", login, "--role", role, "--person", "Test \(role)",
+                                           "--password-file", password])
+            let secret = try #require(added.stdout.split(separator: "\n").first { $0.hasPrefix("one-time-code secret") }?.split(separator: " ").last)
+            try String(secret).write(toFile: scratch.path + "/\(login).secret", atomically: true, encoding: .utf8)
+            sessions[login] = ["RENKEI_SESSION_FILE": scratch.path + "/\(login).session"]
+        }
+        // Each one-time code is accepted once, so a second login waits for the next 30-second step.
+        var usedCodes: [String: String] = [:]
+        func logIn(_ login: String) throws -> Renkei.Result {
+            var code = ""
+            for _ in 0..<70 {
+                code = try step("totp", ["user", "totp", "--secret-file", scratch.path + "/\(login).secret"]).stdout
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                if code != usedCodes[login] { break }
+                usleep(500_000)
+            }
+            usedCodes[login] = code
+            return try Renkei.run(["login", "--node", view, "--user", login, "--password-file", password, "--totp", code],
+                                  environment: sessions[login]!)
+        }
+        try #require(try logIn("clerk1").exitCode == 0)
+        _ = try step("setup", ["resident", "show", "--node", view, "--number", number], environment: sessions["clerk1"]!)
+
+        // 1. Review, disable the account involved, list.
+        let review = try step("1", ["user", "review", "--node", view])
+        #expect(review.stdout.contains("clerk1") && review.stdout.contains("auditor1"), "\(review.stdout)")
+        _ = try step("1", ["user", "disable", "--node", view, "--login", "clerk1", "--reason", "incident 2026-11-28-01"])
+        let cut = try Renkei.run(["resident", "show", "--node", view, "--number", number], environment: sessions["clerk1"]!)
+        #expect(cut.exitCode == 4, "the disabled account's session ended: \(cut.stdout)\(cut.stderr)")
+        #expect(try logIn("clerk1").exitCode == 4, "a disabled account cannot log in")
+        let listed = try step("1", ["user", "list", "--node", view])
+        let clerkLine = try #require(listed.stdout.split(separator: "\n").first { $0.contains("clerk1") })
+        #expect(clerkLine.contains("disabled"), "\(listed.stdout)")
+
+        // 2. End every session: a restart; /readyz 200 again; the auditor must log in again.
+        try #require(try logIn("auditor1").exitCode == 0)
+        _ = try step("2", ["cluster", "restart", "--dir", dir, "matsue"])
+        try #require(Self.waitUntil { (try? MetricsEndpointTests.get("/readyz", port: ports[1]))?.status == 200 })
+        let stale = try Renkei.run(["audit", "export", "--node", view, "--out", scratch.path + "/stale.csv"], environment: sessions["auditor1"]!)
+        #expect(stale.exitCode == 4 && stale.stderr.contains("renkei login"), "\(stale.stderr)")
+
+        // 3. Keep, hash and verify the operation log; the auditor exports the period.
+        let incident = scratch.path + "/secure/incident/2026-11-28-01"
+        try FileManager.default.createDirectory(atPath: incident, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        for file in ["322016.log", "322016.head"] {
+            try FileManager.default.copyItem(atPath: data + "/audit/" + file, toPath: incident + "/" + file)
+        }
+        let sums = try runTool("/usr/bin/sha256sum", [incident + "/322016.log", incident + "/322016.head"])
+        #expect(sums.exitCode == 0 && sums.stdout.split(separator: "\n").count == 2)
+        let verified = try step("3", ["audit", "verify", "--data", data])
+        #expect(verified.stdout.contains("intact"), "\(verified.stdout)")
+        try #require(try logIn("auditor1").exitCode == 0)
+        let day = 86_400.0
+        func date(_ offset: Double) -> String { String(Date().addingTimeInterval(offset).ISO8601Format().prefix(10)) }
+        _ = try step("3", ["audit", "export", "--node", view, "--from", date(-day), "--to", date(day),
+                                      "--out", incident + "/322016-oplog.csv"], environment: sessions["auditor1"]!)
+        let csv = try String(contentsOfFile: incident + "/322016-oplog.csv", encoding: .utf8)
+        for event in ["account-added", "login", "resident-viewed", "accounts-reviewed", "account-disabled", "login-failed"] {
+            #expect(csv.contains(",\(event),"), "the exported period lacks \(event)")
+        }
+        #expect(csv.contains("incident 2026-11-28-01"), "the reason is in the log")
+        #expect(!csv.contains(number), "no Individual Number in the operation log")
+        _ = try step("3", ["audit", "export", "--node", view, "--from", date(2 * day), "--to", date(3 * day),
+                                    "--out", incident + "/empty.csv"], environment: sessions["auditor1"]!)
+        let empty = try String(contentsOfFile: incident + "/empty.csv", encoding: .utf8)
+        #expect(empty.split(separator: "\n").count == 1, "a period after today holds only the header: \(empty)")
+
+        // 4. Revoke the node's certificate by serial; the node reloads the list; doctor fails the certificate.
+        let certificate = dir + "/nodes/matsue/tls/matsue.pem"
+        let shown = try step("4", ["ca", "show", certificate])
+        let serial = try #require(shown.stdout.split(separator: "\n").first { $0.contains("serial") }?.split(separator: " ").last)
+        _ = try step("4", ["ca", "revoke", "--dir", dir + "/pki", "--serial", String(serial), "--reason", "key compromise, incident 2026-11-28-01"])
+        let list = dir + "/federation/revocations.signed.json"
+        _ = try step("4", ["ca", "crl", "--dir", dir + "/pki", "--out", list + ".new"])
+        #expect(rename(list + ".new", list) == 0)
+        let doctor = try Renkei.run(["doctor", "--node", view])
+        #expect(doctor.exitCode == 1 && doctor.stdout.contains("FAIL  certificate:") && doctor.stdout.lowercased().contains("revoked"),
+                "\(doctor.stdout)")
+
+        // 7. Last resort: the administrator crypto-shreds the municipality; its log survives.
+        _ = try step("7", ["tenant", "delete", "--node", view, "--confirm", "322016"])
+        try #require(Self.waitUntil { (try? MetricsEndpointTests.get("/readyz", port: ports[1]))?.status == 503 },
+                     "a node with no municipality is not ready")
+        let survived = try step("7", ["audit", "verify", "--data", data])
+        #expect(survived.stdout.contains("intact"), "\(survived.stdout)")
+        let keyrings = (try? FileManager.default.contentsOfDirectory(atPath: data + "/keys")) ?? []
+        #expect(!keyrings.contains { $0.hasPrefix("322016") }, "the keyring is erased: \(keyrings)")
+    }
+
     /// Polls `condition` every 100 ms for at most `seconds`.
     static func waitUntil(seconds: Double = 30, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
