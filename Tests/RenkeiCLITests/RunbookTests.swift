@@ -267,6 +267,158 @@ import Testing
         #expect(!keyrings.contains { $0.hasPrefix("322016") }, "the keyring is erased: \(keyrings)")
     }
 
+    /// Ops/runbooks/03-move-municipality.md steps 1 and 3–11: 322067 leaves the
+    /// shared node hamada-yasugi for a new node yasugi through the vault; the
+    /// new node starts from the restored directory, ships its own stream, and
+    /// answers a peer's inquiry; the old node keeps 322024 on a new certificate.
+    @Test func moveMunicipalityAsWritten() throws {
+        let scratch = try Scratch()
+        let root = scratch.path
+        let ports = try ClusterCommandTests.freePorts(5)
+        try """
+        {"seed": 6, "nodes": [
+          {"name": "matsue", "port": \(ports[0]), "municipalities": [{"code": "322016", "residents": 5}]},
+          {"name": "hamada-yasugi", "port": \(ports[1]), "municipalities": [{"code": "322024", "residents": 5}, {"code": "322067", "residents": 8}]}],
+         "vault": {"port": \(ports[2])}}
+        """.write(toFile: root + "/cluster.json", atomically: true, encoding: .utf8)
+        let dir = root + "/c"
+        defer { _ = try? Renkei.run(["cluster", "down", "--dir", dir, "--grace", "5"]) }
+        try #require(try Renkei.run(["cluster", "up", root + "/cluster.json", "--dir", dir]).exitCode == 0)
+        let oldView = dir + "/322067", ca = dir + "/pki", federation = dir + "/federation"
+        let oldNode = dir + "/nodes/hamada-yasugi"
+        func step(_ name: String, _ arguments: [String], environment: [String: String] = [:],
+                  sourceLocation: SourceLocation = #_sourceLocation) throws -> Renkei.Result {
+            let result = try Renkei.run(arguments, environment: environment)
+            try #require(result.exitCode == 0, "step \(name): renkei \(arguments.joined(separator: " ")) exited \(result.exitCode)\n\(result.stdout)\(result.stderr)",
+                         sourceLocation: sourceLocation)
+            return result
+        }
+        let before = root + "/before.csv"
+        _ = try step("0", ["export", "vaccinations", "--node", oldView, "--out", before])
+        let number = try step("0", ["cluster", "sample", "--dir", dir, "--code", "322067", "--count", "1"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+
+        // 1. Bring the vault up to date; keep the old operation log.
+        _ = try step("1", ["backup", "now", "--node", oldView])
+        var status: [String: Any] = [:]
+        #expect(Self.waitUntil(seconds: 60) {
+            let json = (try? Renkei.run(["backup", "status", "--node", oldView, "--json"]))?.stdout ?? ""
+            status = ((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any]) ?? [:]
+            return BackupCluster.uint(status["lastAckedSeq"]) == BackupCluster.uint(status["lastChangeSeq"]) && status["lastChangeSeq"] != nil
+        }, "\(status)")
+        try FileManager.default.createDirectory(atPath: root + "/secure/archive", withIntermediateDirectories: true)
+        _ = try step("1", ["audit", "export", "--node", oldView, "--out", root + "/secure/archive/322067-oplog-before-move.csv"])
+
+        // 3. Restore the one municipality into the new data directory.
+        let newData = root + "/target/var/lib/renkei/node"
+        try FileManager.default.createDirectory(atPath: root + "/target/var/lib/renkei", withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let restored = try step("3", ["restore", "--vault", dir + "/vault", "--code", "322067", "--node", "hamada-yasugi", "--to", newData,
+                                      "--recovery-kit", oldView + "/recovery-kit.json", "--passphrase-file", oldView + "/recovery-kit.passphrase",
+                                      "--progress", "lines"])
+        #expect(BackupCluster.restoredCounts(restored.stdout, code: "322067") != nil, "\(restored.stdout)")
+        let tenants = try step("3", ["tenant", "list", "--data", newData]).stdout
+        #expect(tenants.contains("322067") && !tenants.contains("322024"), "\(tenants)")
+        let oplog = try step("3", ["audit", "show", "--data", newData, "--code", "322067"]).stdout
+        #expect(oplog.contains("restore-performed") && oplog.contains("node=hamada-yasugi"), "\(oplog)")
+        let after = root + "/after.csv"
+        _ = try step("3", ["export", "vaccinations", "--data", newData, "--code", "322067", "--out", after])
+        #expect(FileManager.default.contents(atPath: after) == FileManager.default.contents(atPath: before),
+                "the restored municipality exports exactly what the old node did")
+
+        // 4. The first administrator of the new node, offline.
+        let password = root + "/admin.password"
+        try "administrator-password-1\n".write(toFile: password, atomically: true, encoding: .utf8)
+        let added = try step("4", ["user", "add", "--data", newData, "--code", "322067", "--login", "admin-yasugi",
+                                   "--role", "administrator", "--person", "Test Administrator", "--password-file", password])
+        let secret = try #require(added.stdout.split(separator: "\n").first { $0.hasPrefix("one-time-code secret") }?.split(separator: " ").last)
+        try String(secret).write(toFile: root + "/admin.secret", atomically: true, encoding: .utf8)
+
+        // 5. Certificates: the new node's, and the old node's without 322067.
+        let issued = root + "/secure/issued"
+        _ = try step("5", ["ca", "issue", "node", "--dir", ca, "--name", "yasugi", "--codes", "322067", "--ip", "127.0.0.1", "--out", issued + "/yasugi"])
+        _ = try step("5", ["ca", "issue", "node", "--dir", ca, "--name", "hamada-yasugi", "--codes", "322024", "--ip", "127.0.0.1",
+                           "--out", issued + "/hamada-yasugi-3"])
+        #expect(try step("5", ["ca", "show", issued + "/hamada-yasugi-3/hamada-yasugi.pem"]).stdout.contains("322067") == false)
+
+        // 6. The directory with the new split, signed but not yet distributed.
+        var input = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: federation + "/directory.json"))) as? [String: Any])
+        var entries = try #require(input["nodes"] as? [[String: Any]])
+        for i in entries.indices where entries[i]["name"] as? String == "hamada-yasugi" {
+            entries[i]["codes"] = ["322024"]
+            entries[i]["certificate"] = issued + "/hamada-yasugi-3/hamada-yasugi.pem"
+        }
+        entries.append(["name": "yasugi", "endpoint": "127.0.0.1:\(ports[3])", "codes": ["322067"], "certificate": issued + "/yasugi/yasugi.pem"])
+        input["nodes"] = entries
+        // Next to the old input: its certificate paths are relative to it.
+        try JSONSerialization.data(withJSONObject: input).write(to: URL(fileURLWithPath: federation + "/directory.next.json"))
+        let nextDirectory = root + "/directory.next.signed.json"
+        _ = try step("6", ["directory", "sign", "--dir", ca, "--in", federation + "/directory.next.json", "--out", nextDirectory, "--valid-hours", "24"])
+        #expect(try step("6", ["directory", "verify", "--dir", ca, nextDirectory]).stdout.contains("yasugi"))
+
+        // 7. Start the new node on the new directory; log in; its first backup.
+        let etc = root + "/target/etc/renkei"
+        try FileManager.default.createDirectory(atPath: etc + "/views/322067", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        for (from, to) in [(issued + "/yasugi/yasugi.pem", "node.pem"), (issued + "/yasugi/yasugi.key", "node.key"), (ca + "/ca.pem", "ca.pem"),
+                           (federation + "/revocations.signed.json", "revocations.signed.json"), (nextDirectory, "directory.signed.json")] {
+            try FileManager.default.copyItem(atPath: from, toPath: etc + "/" + to)
+        }
+        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: oldNode + "/node.json"))) as? [String: Any])
+        config["dataDirectory"] = newData
+        config["listenPort"] = ports[3]
+        config["certificatePath"] = "node.pem"
+        config["privateKeyPath"] = "node.key"
+        config["caCertificatePath"] = "ca.pem"
+        config["revocationListPath"] = "revocations.signed.json"
+        config["directoryPath"] = "directory.signed.json"
+        config["adminSocketPath"] = newData + "/admin.sock"
+        config["metrics"] = ["host": "127.0.0.1", "port": ports[4]]
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: etc + "/node.json"))
+        let newView = etc + "/views/322067"
+        try #"{"actsAs": "322067", "nodeConfigPath": "../../node.json"}"#.write(toFile: newView + "/operator.json", atomically: true, encoding: .utf8)
+        let doctor = try Renkei.run(["doctor", "--config", etc + "/node.json"])
+        #expect(doctor.exitCode == 0, "\(doctor.stdout)")
+        let node = try Background(["node", "--config", etc + "/node.json"], log: root + "/yasugi.log")
+        defer { node.process.terminate(); _ = node.wait() }
+        try #require(Self.waitUntil { MetricsEndpointTests.accepts(port: ports[4]) && (try? MetricsEndpointTests.get("/readyz", port: ports[4]))?.status == 200 },
+                     "the new node did not become ready:\n\(Self.tail(root + "/yasugi.log"))")
+        let session = ["RENKEI_SESSION_FILE": root + "/admin.session"]
+        let code = try step("7", ["user", "totp", "--secret-file", root + "/admin.secret"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try step("7", ["login", "--node", newView, "--user", "admin-yasugi", "--password-file", password, "--totp", code], environment: session)
+        _ = try step("7", ["backup", "now", "--node", newView], environment: session)
+
+        // 8. Delete the municipality on the old node (its administrator: the cluster's demo account).
+        _ = try step("8", ["tenant", "delete", "--node", oldView, "--confirm", "322067"])
+
+        // 9. The old node on its new certificate (the old one kept for step 11).
+        let oldCertificate = root + "/hamada-yasugi-old.pem"
+        try FileManager.default.copyItem(atPath: oldNode + "/tls/hamada-yasugi.pem", toPath: oldCertificate)
+        for suffix in ["pem", "key"] {
+            let installed = oldNode + "/tls/hamada-yasugi." + suffix
+            try FileManager.default.copyItem(atPath: issued + "/hamada-yasugi-3/hamada-yasugi." + suffix, toPath: installed + ".tmp")
+            #expect(rename(installed + ".tmp", installed) == 0)
+        }
+        _ = try step("9", ["cluster", "restart", "--dir", dir, "hamada-yasugi"])
+
+        // 10. Distribute the directory (temporary file, then rename); a peer's inquiry reaches yasugi.
+        try FileManager.default.copyItem(atPath: nextDirectory, toPath: federation + "/directory.signed.json.tmp")
+        #expect(rename(federation + "/directory.signed.json.tmp", federation + "/directory.signed.json") == 0)
+        for view in [dir + "/322024", newView] {
+            let checked = try Renkei.run(["doctor", "--node", view])
+            #expect(checked.exitCode == 0, "doctor \(view): \(checked.stdout)")
+        }
+        let asked = try step("10", ["inquire", "transfer", "--node", dir + "/322016", "--from", "322067", "--number", number])
+        #expect(asked.stdout.lowercased().contains("match"), "\(asked.stdout)")
+
+        // 11. Revoke the old node's previous certificate; inquiries still work.
+        _ = try step("11", ["ca", "revoke", "--dir", ca, "--cert", oldCertificate, "--reason", "superseded"])
+        _ = try step("11", ["ca", "crl", "--dir", ca, "--out", federation + "/revocations.signed.json.tmp"])
+        #expect(rename(federation + "/revocations.signed.json.tmp", federation + "/revocations.signed.json") == 0)
+        _ = try step("11", ["inquire", "transfer", "--node", dir + "/322016", "--from", "322067", "--number", number])
+        let hamada = try Renkei.run(["doctor", "--node", dir + "/322024"])
+        #expect(hamada.exitCode == 0, "the old node's new certificate is not the revoked one: \(hamada.stdout)")
+    }
+
     /// Polls `condition` every 100 ms for at most `seconds`.
     static func waitUntil(seconds: Double = 30, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
