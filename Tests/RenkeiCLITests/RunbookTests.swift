@@ -392,6 +392,128 @@ import Testing
         #expect(older.stdout.hasPrefix("MATCH"), "322024 still answers on the new certificate: \(older.stdout)")
     }
 
+    /// Ops/runbooks/05-restore-drill.md, part 1 (drill with a real DR
+    /// account and explicit kits, offline vault check, point-in-time restore,
+    /// restore from the vault's disks both ways) and part 2 (the node lost:
+    /// restore with the DR certificate straight from HOST:PORT, first
+    /// administrator, start the restored directory on the surviving key).
+    @Test func restoreDrillAsWritten() throws {
+        let scratch = try Scratch()
+        let root = scratch.path
+        let ports = try ClusterCommandTests.freePorts(3)
+        try """
+        {"seed": 10, "nodes": [
+          {"name": "hamada-yasugi", "port": \(ports[0]), "metricsPort": \(ports[2]),
+           "municipalities": [{"code": "322024", "residents": 6}, {"code": "322067", "residents": 4}]}],
+         "vault": {"port": \(ports[1])}}
+        """.write(toFile: root + "/cluster.json", atomically: true, encoding: .utf8)
+        let dir = root + "/c"
+        defer { _ = try? Renkei.run(["cluster", "down", "--dir", dir, "--grace", "5"]) }
+        try #require(try Renkei.run(["cluster", "up", root + "/cluster.json", "--dir", dir]).exitCode == 0)
+        let view = dir + "/322024", node = dir + "/nodes/hamada-yasugi"
+        let kits = ["322024", "322067"].flatMap { ["--recovery-kit", dir + "/\($0)/recovery-kit.json"] }
+            + ["322024", "322067"].flatMap { ["--passphrase-file", dir + "/\($0)/recovery-kit.passphrase"] }
+        func step(_ name: String, _ arguments: [String], environment: [String: String] = [:],
+                  sourceLocation: SourceLocation = #_sourceLocation) throws -> Renkei.Result {
+            let result = try Renkei.run(arguments, environment: environment)
+            try #require(result.exitCode == 0, "step \(name): renkei \(arguments.joined(separator: " ")) exited \(result.exitCode)\n\(result.stdout)\(result.stderr)",
+                         sourceLocation: sourceLocation)
+            return result
+        }
+        func acknowledged(_ view: String, environment: [String: String] = [:]) -> Bool {
+            Self.waitUntil(seconds: 60) {
+                let json = (try? Renkei.run(["backup", "status", "--node", view, "--json"], environment: environment))?.stdout ?? ""
+                let status = ((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any]) ?? [:]
+                return status["lastChangeSeq"] != nil && BackupCluster.uint(status["lastAckedSeq"]) == BackupCluster.uint(status["lastChangeSeq"])
+                    && status["vaultReachable"] as? Bool == true
+            }
+        }
+        // A real DR operator account (the demo administrator adds it).
+        let password = root + "/dr.password"
+        try "dr-operator-password-1\n".write(toFile: password, atomically: true, encoding: .utf8)
+        let added = try step("0", ["user", "add", "--node", view, "--login", "dr-hamada", "--role", "dr-operator", "--person", "Test DR Operator",
+                                   "--password-file", password])
+        let secret = try #require(added.stdout.split(separator: "\n").first { $0.hasPrefix("one-time-code secret") }?.split(separator: " ").last)
+        try String(secret).write(toFile: root + "/dr.secret", atomically: true, encoding: .utf8)
+        let dr = ["RENKEI_SESSION_FILE": root + "/dr.session"]
+
+        // Part 1, step 1: log in and run the drill with explicit vault view and kits.
+        let code = try step("1", ["user", "totp", "--secret-file", root + "/dr.secret"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try step("1", ["login", "--node", view, "--user", "dr-hamada", "--password-file", password, "--totp", code], environment: dr)
+        let drill = try step("1", ["backup", "drill", "--node", view, "--vault", dir + "/vault"] + kits, environment: dr)
+        for line in ["backup drill of node hamada-yasugi: PASSED", "sentinel:  found", "RPO:", "RTO:", "restored copy removed"] {
+            #expect(drill.stdout.contains(line), "missing \(line) in \(drill.stdout)")
+        }
+        #expect(drill.stdout.split(separator: "\n").filter { ($0.hasPrefix("322024") || $0.hasPrefix("322067")) && $0.hasSuffix("OK") }.count == 2,
+                "\(drill.stdout)")
+
+        // Step 2: the vault's files, offline.
+        _ = try step("2", ["backup", "verify", "--vault-data", dir + "/vault-site/data"])
+
+        // Step 3: point in time: before a later import, the counts of then.
+        #expect(acknowledged(view, environment: dr))
+        try FileManager.default.createDirectory(atPath: root + "/srv/drill", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        usleep(1_100_000)
+        let then = Date().ISO8601Format(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        usleep(1_100_000)
+        _ = try step("3", ["gen", "population", "--code", "322024", "--count", "3", "--seed", "77", "--out", root + "/pop", "--progress", "none"])
+        _ = try step("3", ["import", "residents", "--node", view, root + "/pop/residents.csv"])
+        _ = try step("3", ["backup", "now", "--node", view], environment: dr)
+        #expect(acknowledged(view, environment: dr))
+        let pit = try step("3", ["restore", "--vault", dir + "/vault", "--code", "322024", "--at", then, "--to", root + "/srv/drill/322024-pit",
+                                 "--recovery-kit", dir + "/322024/recovery-kit.json", "--passphrase-file", dir + "/322024/recovery-kit.passphrase",
+                                 "--progress", "lines"])
+        #expect(BackupCluster.restoredCounts(pit.stdout, code: "322024")?.first == "6", "6 residents before the import: \(pit.stdout)")
+        let pitList = try step("3", ["tenant", "list", "--data", root + "/srv/drill/322024-pit"]).stdout
+        #expect(pitList.split(separator: "\n").contains { $0.hasPrefix("322024") && $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first == "6" },
+                "\(pitList)")
+
+        // Step 4: from the vault's disks, through the view and by the data directory.
+        for (name, vault) in [("full", [dir + "/vault", "--offline"]), ("full2", [dir + "/vault-site/data"])] {
+            let full = try step("4", ["restore", "--vault"] + vault + ["--node", "hamada-yasugi", "--to", root + "/srv/drill/" + name, "--progress", "none"] + kits)
+            #expect(BackupCluster.restoredCounts(full.stdout, code: "322024")?.first == "9", "9 residents after the import: \(full.stdout)")
+            #expect(BackupCluster.restoredCounts(full.stdout, code: "322067") != nil, "\(full.stdout)")
+        }
+
+        // Part 2: the node is lost; restore with the DR certificate from HOST:PORT.
+        let pid = try #require(Int32(try String(contentsOfFile: node + "/node.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(kill(pid, SIGKILL) == 0)
+        try #require(Self.waitUntil { kill(pid, 0) != 0 })
+        let replacement = root + "/replacement/var/lib/renkei/node"
+        try FileManager.default.createDirectory(atPath: replacement, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let restored = try step("2", ["restore", "--vault", "127.0.0.1:\(ports[1])",
+                                      "--cert", dir + "/vault/tls/dr-operator.pem", "--key", dir + "/vault/tls/dr-operator.key",
+                                      "--ca", dir + "/vault/tls/ca.pem", "--crl", dir + "/federation/revocations.signed.json",
+                                      "--node", "hamada-yasugi", "--to", replacement, "--progress", "none"] + kits)
+        #expect(BackupCluster.restoredCounts(restored.stdout, code: "322024")?.first == "9", "\(restored.stdout)")
+        // 3. The first administrator; the log starts with restore-performed.
+        let admin = try step("p2-3", ["user", "add", "--data", replacement, "--code", "322024", "--login", "admin-hamada",
+                                      "--role", "administrator", "--person", "Test Administrator", "--password-file", password])
+        let adminSecret = try #require(admin.stdout.split(separator: "\n").first { $0.hasPrefix("one-time-code secret") }?.split(separator: " ").last)
+        try String(adminSecret).write(toFile: root + "/admin.secret", atomically: true, encoding: .utf8)
+        #expect(try step("p2-3", ["audit", "show", "--data", replacement, "--code", "322024"]).stdout.contains("restore-performed"))
+        // 4–5. The surviving key and certificate; start and check.
+        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: node + "/node.json"))) as? [String: Any])
+        config["dataDirectory"] = replacement
+        config["adminSocketPath"] = replacement + "/admin.sock"
+        config["metrics"] = ["host": "127.0.0.1", "port": ports[2]]
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: node + "/replacement.json"))
+        let newView = root + "/replacement/etc/renkei/views/322024"
+        try FileManager.default.createDirectory(atPath: newView, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try "{\"actsAs\": \"322024\", \"nodeConfigPath\": \"\(node)/replacement.json\"}".write(toFile: newView + "/operator.json", atomically: true, encoding: .utf8)
+        let doctor = try Renkei.run(["doctor", "--config", node + "/replacement.json"])
+        #expect(doctor.exitCode == 0, "\(doctor.stdout)")
+        let started = try Background(["node", "--config", node + "/replacement.json"], log: root + "/replacement.log")
+        defer { started.process.terminate(); _ = started.wait() }
+        try #require(Self.waitUntil { MetricsEndpointTests.accepts(port: ports[2]) && (try? MetricsEndpointTests.get("/readyz", port: ports[2]))?.status == 200 },
+                     "the restored node did not become ready:\n\(Self.tail(root + "/replacement.log"))")
+        let session = ["RENKEI_SESSION_FILE": root + "/admin.session"]
+        let adminCode = try step("p2-5", ["user", "totp", "--secret-file", root + "/admin.secret"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try step("p2-5", ["login", "--node", newView, "--user", "admin-hamada", "--password-file", password, "--totp", adminCode], environment: session)
+        _ = try step("p2-5", ["backup", "now", "--node", newView], environment: session)
+        #expect(acknowledged(newView, environment: session), "the restored node ships to the vault again")
+    }
+
     /// Ops/runbooks/03-move-municipality.md steps 1 and 3–11: 322067 leaves the
     /// shared node hamada-yasugi for a new node yasugi through the vault; the
     /// new node starts from the restored directory, ships its own stream, and
