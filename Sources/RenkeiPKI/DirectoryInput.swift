@@ -129,8 +129,8 @@ public struct DirectoryInput: Sendable, Codable {
                                now: Date, field: String) throws(PKIError) -> String {
         let certificate = try CertificateCoding.certificate(
             from: try PKIFiles.contents(certificatePath, what: "node certificate"), source: certificatePath)
-        guard trust.certificate.publicKey.isValidSignature(certificate.signature, for: certificate) else {
-            throw PKIError(.untrusted, "\(field): \(certificatePath) was not issued by the federation CA \(trust.certificate.subject)")
+        guard trust.issuer(of: certificate) != nil else {
+            throw PKIError(.untrusted, "\(field): \(certificatePath) was not issued by the federation CA \(trust.subjects)")
         }
         guard now >= certificate.notValidBefore, now <= certificate.notValidAfter else {
             throw PKIError(now > certificate.notValidAfter ? .expired : .notYetValid,

@@ -13,7 +13,7 @@ public struct VerifiedPeer: Sendable {
 
 /// Decides whether to trust a peer's certificate: swift-certificates'
 /// `Verifier` with RFC 5280 policy at a given time, anchored at the federation
-/// CA only, then the revocation list, then Renkei's own rules (role, codes).
+/// CA bundle only (any CA in it), then the revocation list, then Renkei's own rules (role, codes).
 public struct PeerVerifier: Sendable {
     /// The federation CA.
     public let trust: FederationTrust
@@ -50,7 +50,7 @@ public struct PeerVerifier: Sendable {
     public func verify(_ leaf: Certificate, intermediates: [Certificate] = [], at time: Date = Date(),
                        role: PKIRole? = .node, requiring code: MunicipalityCode? = nil) async throws(PKIError) -> VerifiedPeer {
         let subject = "peer certificate \(leaf.subject) serial \(SerialNumber(leaf.serialNumber))"
-        var verifier = Verifier(rootCertificates: CertificateStore([trust.certificate])) {
+        var verifier = Verifier(rootCertificates: CertificateStore(trust.certificates)) {
             RFC5280Policy(fixedExpiryValidationTime: time)
         }
         let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(intermediates))
@@ -83,20 +83,20 @@ public struct PeerVerifier: Sendable {
     /// Names why the Verifier found no chain: another CA (or bad signature), or a validity window.
     private func classify(_ leaf: Certificate, intermediates: [Certificate], at time: Date,
                           failures: [CertificateValidationResult.PolicyFailure], subject: String) -> PKIError {
-        // Follow signatures alone, ignoring time, to see whether the federation CA is at the top.
+        // Follow signatures alone, ignoring time, to see whether a federation CA is at the top.
         var path = [leaf]
         var tip = leaf
-        while !trust.certificate.publicKey.isValidSignature(tip.signature, for: tip) {
+        while trust.issuer(of: tip) == nil {
             guard path.count <= 8, let next = intermediates.first(where: { candidate in
                 candidate.subject == tip.issuer && !path.contains(candidate)
                     && candidate.publicKey.isValidSignature(tip.signature, for: tip)
             }) else {
-                return PKIError(.untrusted, "\(subject): not issued by the federation CA \(trust.certificate.subject) (issuer \(tip.issuer))")
+                return PKIError(.untrusted, "\(subject): not issued by the federation CA \(trust.subjects) (issuer \(tip.issuer))")
             }
             path.append(next)
             tip = next
         }
-        path.append(trust.certificate)
+        if let root = trust.issuer(of: tip) { path.append(root.certificate) }
         for certificate in path {
             let which = certificate == leaf ? "" : " (its issuer \(certificate.subject))"
             if time > certificate.notValidAfter {

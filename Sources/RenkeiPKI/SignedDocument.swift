@@ -57,7 +57,7 @@ enum SignedDocument {
     ///
     /// Errors: `.malformedDocument` (not JSON, bad base64, payload not the
     /// expected shape), `.unsigned` (no payload or signature: plain JSON),
-    /// `.wrongKey` (keyId is not the trusted CA), `.signatureInvalid` (altered),
+    /// `.wrongKey` (keyId is no CA of the trusted bundle), `.signatureInvalid` (altered),
     /// `.wrongDocumentType`.
     static func open<Payload: Decodable>(_ bytes: [UInt8], trust: FederationTrust, type: String,
                                          as payloadType: Payload.Type, what: String) throws(PKIError) -> Payload {
@@ -73,10 +73,10 @@ enum SignedDocument {
         guard let payload = canonicalBase64(payloadText), let signature = canonicalBase64(signatureText) else {
             throw PKIError(.malformedDocument, "the \(what)'s payload or signature is not canonical base64")
         }
-        guard keyId == trust.keyId else {
-            throw PKIError(.wrongKey, "the \(what) is signed by key \(keyId), not by the federation CA \(trust.certificate.subject) (key \(trust.keyId))")
+        guard trust.anchor(keyId: keyId) != nil else {
+            throw PKIError(.wrongKey, "the \(what) is signed by key \(keyId), not by the federation CA \(trust.subjects) (key \(trust.anchors.map(\.keyId).joined(separator: ", ")))")
         }
-        guard trust.isValidSignature(signature, for: payload) else {
+        guard trust.isValidSignature(signature, for: payload, keyId: keyId) else {
             throw PKIError(.signatureInvalid, "the \(what)'s signature does not match its payload: it was altered or not signed by the federation CA")
         }
         let decoder = decoder()

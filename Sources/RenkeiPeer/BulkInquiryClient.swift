@@ -162,7 +162,7 @@ public enum BulkInquiryClient {
         } catch {
             throw PeerError(.invalidInput, error.message)
         }
-        try TransferInquiryClient.checkOwnCertificate(carries: requester, config: config)
+        try TransferInquiryClient.checkOwnCertificate(carries: requester, config: config, credentials: trust.credentials)
         let failures = HandshakeFailureLog()
         let transport = try makeTransport(entry: entry, firstCode: first, codes: targets, config: config, trust: trust, failures: failures)
         let queue = BatchQueue(items, size: options.batchSize)
@@ -239,11 +239,14 @@ public enum BulkInquiryClient {
     /// certificate carries every code in `codes` and has the pinned key.
     static func makeTransport(entry: DirectoryEntry, firstCode: MunicipalityCode, codes: [MunicipalityCode], config: NodeConfig,
                               trust: PeerTrust, failures: HandshakeFailureLog) throws(PeerError) -> HTTP2ClientTransport.Posix {
+        // The node's current certificate and key (reloaded and checked) when
+        // the trust carries them, so a renewal applies to the next connection.
+        let material = try trust.clientMaterial(config: config)
         var tls = HTTP2ClientTransport.Posix.TransportSecurity.TLS(
-            certificateChain: [.file(path: config.certificatePath, format: .pem)],
-            privateKey: .file(path: config.privateKeyPath, format: .pem),
+            certificateChain: material.chain,
+            privateKey: material.key,
             serverCertificateVerification: .noHostnameVerification,
-            trustRoots: .certificates([.file(path: config.caCertificatePath, format: .pem)]))
+            trustRoots: material.roots)
         let verifier = trust.verifier
         let requirement = PeerRequirement(code: firstCode, spkiSHA256: entry.spkiSHA256)
         tls.customVerificationCallback = { certificates, promise in

@@ -5,11 +5,21 @@ import Logging
 import RenkeiPKI
 import RenkeiTenantStore
 
-/// The trust material a node loads at start: the federation CA and, if
-/// configured, the signed revocation list.
+/// The trust material a connection uses: the federation CA bundle, the
+/// signed revocation list if configured, and (for a running node) the node's
+/// current certificate and key.
 public struct PeerTrust: Sendable {
     public let trust: FederationTrust
     public let revocationList: RevocationList?
+    /// The node's own certificate and key as checked by its
+    /// `OwnCredentialsReloader`; nil: the client reads the configured files.
+    public let credentials: OwnCredentials?
+
+    public init(trust: FederationTrust, revocationList: RevocationList?, credentials: OwnCredentials? = nil) {
+        self.trust = trust
+        self.revocationList = revocationList
+        self.credentials = credentials
+    }
 
     /// Loads the CA and verifies the revocation list against it.
     public static func load(_ config: NodeConfig, now: Date = Date()) throws(PeerError) -> PeerTrust {
@@ -30,8 +40,10 @@ public struct PeerTrust: Sendable {
 
 /// Builds the node's gRPC server: TransferInquiry and Health over TLS with
 /// client certificates required and verified by `PeerVerifier` inside the
-/// handshake (federation CA, validity, revocation), TLS 1.3 only, the
-/// contract's 4 MiB message limit, no compression.
+/// handshake (federation CA bundle, validity, revocation), TLS 1.3 only, the
+/// contract's 4 MiB message limit, no compression. The node's certificate
+/// and key are asked of the `TrustSource` at every handshake, so a renewed
+/// certificate is served to new connections without a restart (ADR 0010).
 public enum PeerServer {
     /// The node's gRPC server type.
     public typealias Server = GRPCServer<HTTP2ServerTransport.Posix>
@@ -41,14 +53,17 @@ public enum PeerServer {
                             metrics: PeerMetrics = PeerMetrics(), trustSource: TrustSource? = nil) throws(PeerError) -> Server {
         let trust: TrustSource
         if let trustSource { trust = trustSource } else { trust = try TrustSource(config: config, logger: logger) }
+        let initial = try trust.ownCredentials()
         var tls = HTTP2ServerTransport.Posix.TransportSecurity.TLS(
-            certificateChain: [.file(path: config.certificatePath, format: .pem)],
-            privateKey: .file(path: config.privateKeyPath, format: .pem),
+            certificateChain: try initial.chainSources(),
+            privateKey: initial.keySource,
             clientCertificateVerification: .noHostnameVerification,
-            trustRoots: .certificates([.file(path: config.caCertificatePath, format: .pem)]),
+            trustRoots: try trust.trust.trustRootsSource(),
             requireALPN: false)
-        // Asked at every handshake, so a new revocation list applies to the
-        // next connection without a restart.
+        // Both asked at every handshake, so a renewed certificate, a new CA
+        // bundle or a new revocation list applies to the next connection
+        // without a restart; open connections keep what they started with.
+        tls.certificateReloader = NodeCertificateReloader(current: { try? trust.ownCredentials() })
         tls.customVerificationCallback = PeerVerification.callback(currentVerifier: { trust.verifier() })
         let address: GRPCNIOTransportCore.SocketAddress = config.listenHost.contains(":")
             ? .ipv6(host: config.listenHost, port: config.listenPort)

@@ -89,7 +89,7 @@ public enum TransferInquiryClient {
         } catch {
             throw PeerError(.invalidInput, error.message)
         }
-        try checkOwnCertificate(carries: inquiry.requester, config: config)
+        try checkOwnCertificate(carries: inquiry.requester, config: config, credentials: trust.credentials)
         let failures = HandshakeFailureLog()
         let transport = try makeTransport(route: route, config: config, trust: trust, failures: failures)
         let request = inquiry.request()
@@ -121,13 +121,19 @@ public enum TransferInquiryClient {
 
     /// Refuses to ask in the name of a municipality our own certificate does
     /// not carry: the provider would deny it, after the number had travelled.
-    static func checkOwnCertificate(carries requester: MunicipalityCode, config: NodeConfig) throws(PeerError) {
-        guard let bytes = FileManager.default.contents(atPath: config.certificatePath) else {
-            throw PeerError(.tlsMaterial, "cannot read the node certificate \(config.certificatePath)")
-        }
+    /// `credentials`: the certificate in use, when a running node supplies it.
+    static func checkOwnCertificate(carries requester: MunicipalityCode, config: NodeConfig,
+                                    credentials: OwnCredentials? = nil) throws(PeerError) {
         let info: PeerCertificateInfo
         do throws(PKIError) {
-            info = try PeerCertificateInfo(bytes: Array(bytes), source: config.certificatePath)
+            if let credentials {
+                info = try PeerCertificateInfo(credentials.leaf)
+            } else {
+                guard let bytes = FileManager.default.contents(atPath: config.certificatePath) else {
+                    throw PKIError(.fileMissing, "cannot read the node certificate \(config.certificatePath)")
+                }
+                info = try PeerCertificateInfo(bytes: Array(bytes), source: config.certificatePath)
+            }
         } catch {
             throw PeerError(.tlsMaterial, error.message, cause: error)
         }
@@ -141,11 +147,14 @@ public enum TransferInquiryClient {
     /// in-handshake check of the server for the route.
     static func makeTransport(route: PeerRoute, config: NodeConfig, trust: PeerTrust,
                               failures: HandshakeFailureLog) throws(PeerError) -> HTTP2ClientTransport.Posix {
+        // The node's current certificate and key (reloaded and checked) when
+        // the trust carries them, so a renewal applies to the next connection.
+        let material = try trust.clientMaterial(config: config)
         var tls = HTTP2ClientTransport.Posix.TransportSecurity.TLS(
-            certificateChain: [.file(path: config.certificatePath, format: .pem)],
-            privateKey: .file(path: config.privateKeyPath, format: .pem),
+            certificateChain: material.chain,
+            privateKey: material.key,
             serverCertificateVerification: .noHostnameVerification,
-            trustRoots: .certificates([.file(path: config.caCertificatePath, format: .pem)]))
+            trustRoots: material.roots)
         tls.customVerificationCallback = PeerVerification.callback(
             verifier: trust.verifier,
             requirement: PeerRequirement(code: route.target, spkiSHA256: route.entry.spkiSHA256),

@@ -25,7 +25,7 @@ public struct VaultHealthService: Renkei_V1_Health.SimpleServiceProtocol {
 
 /// Builds the vault's gRPC server: `renkei.vault.v1.Vault` and Health over
 /// TLS 1.3 with client certificates required, verified inside the handshake
-/// against the federation CA and the (reloaded) revocation list, and limited
+/// against the (reloaded) federation CA bundle and revocation list, and limited
 /// to the roles node and dr-operator; the contract's message limit; no
 /// compression (payloads are ciphertext and do not compress).
 public enum VaultServer {
@@ -39,33 +39,44 @@ public enum VaultServer {
     /// `serve()` (then a plain `GRPCServerService` suffices). A caller that
     /// stops the server by `beginGracefulShutdown()` alone must begin the
     /// drain first, or use `VaultServerService`, which does both.
+    ///
+    /// `credentials`: the vault's own certificate and key, reloaded at every
+    /// handshake (the vault command passes its own to reload them on SIGHUP);
+    /// nil: made here from `config`.
     public static func make(config: VaultConfig, store: VaultStore, trust: VaultTrust, logger: Logger,
-                            drain: ShipStreamDrain = ShipStreamDrain()) throws(VaultNetworkError) -> Server {
-        try make(config: config, store: store, trust: trust, logger: logger, checkOwnRole: true, drain: drain)
+                            drain: ShipStreamDrain = ShipStreamDrain(),
+                            credentials: OwnCredentialsReloader? = nil) throws(VaultNetworkError) -> Server {
+        try make(config: config, store: store, trust: trust, logger: logger, checkOwnRole: true, drain: drain, credentials: credentials)
     }
 
     /// `checkOwnRole: false` only for tests of the client's refusal of a non-vault server.
     static func make(config: VaultConfig, store: VaultStore, trust: VaultTrust, logger: Logger,
-                     checkOwnRole: Bool, drain: ShipStreamDrain = ShipStreamDrain()) throws(VaultNetworkError) -> Server {
+                     checkOwnRole: Bool, drain: ShipStreamDrain = ShipStreamDrain(),
+                     credentials: OwnCredentialsReloader? = nil) throws(VaultNetworkError) -> Server {
         for (path, what) in [(config.certificatePath, "certificatePath"), (config.privateKeyPath, "privateKeyPath")]
         where !FileManager.default.isReadableFile(atPath: path) {
             throw VaultNetworkError(.tlsMaterial, "\(what): cannot read \(path)")
         }
         if checkOwnRole { try checkOwnCertificate(config.certificatePath) }
-        let caDER: [UInt8]
-        do throws(PKIError) {
-            caDER = try CertificateCoding.der(trust.trust.certificate)
-        } catch {
-            throw VaultNetworkError(.tlsMaterial, error.message, cause: error)
+        let own: OwnCredentialsReloader
+        if let credentials {
+            own = credentials
+        } else {
+            own = try OwnCredentialsReloader.vault(
+                certificatePath: config.certificatePath, privateKeyPath: config.privateKeyPath,
+                role: checkOwnRole ? .vault : nil, trust: trust, logger: logger)
         }
+        let sources = try VaultTLSSources(credentials: own.current(), trust: trust.trust)
         var tls = HTTP2ServerTransport.Posix.TransportSecurity.TLS(
-            certificateChain: [.file(path: config.certificatePath, format: .pem)],
-            privateKey: .file(path: config.privateKeyPath, format: .pem),
+            certificateChain: sources.chain,
+            privateKey: sources.key,
             clientCertificateVerification: .noHostnameVerification,
-            trustRoots: .certificates([.bytes(caDER, format: .der)]),
+            trustRoots: sources.roots,
             requireALPN: false)
-        // Asked at every handshake, so a new revocation list applies to the
-        // next connection without a restart.
+        // Both asked at every handshake, so a renewed vault certificate, a new
+        // CA bundle or a new revocation list applies to the next connection
+        // without a restart; open connections keep what they started with.
+        tls.certificateReloader = VaultCertificateReloader(own)
         tls.customVerificationCallback = VaultHandshake.callback(
             currentVerifier: { trust.verifier() },
             requirement: VaultPeerRequirement(roles: [.node, .drOperator]))

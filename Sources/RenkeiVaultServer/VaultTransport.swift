@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import Logging
 import RenkeiPKI
 import RenkeiWire
 
@@ -43,18 +44,27 @@ public struct VaultClientCredentials: Sendable {
     public var privateKeyPath: String
     /// The federation CA and revocation list the vault's certificate is checked against.
     public var trust: VaultTrust
+    /// The client's certificate and key as checked and reloaded for each new
+    /// connection (a renewed node certificate is used by the next one);
+    /// nil: each connection reads the files as they are.
+    public var reloader: OwnCredentialsReloader?
 
-    public init(certificatePath: String, privateKeyPath: String, trust: VaultTrust) {
+    public init(certificatePath: String, privateKeyPath: String, trust: VaultTrust, reloader: OwnCredentialsReloader? = nil) {
         self.certificatePath = certificatePath
         self.privateKeyPath = privateKeyPath
         self.trust = trust
+        self.reloader = reloader
     }
 
-    /// Loads the trust from `caCertificatePath` and `revocationListPath`.
+    /// Loads the trust from `caCertificatePath` and `revocationListPath`, and
+    /// the certificate and key if they can be read now (else they are read
+    /// at each connection).
     public init(certificatePath: String, privateKeyPath: String, caCertificatePath: String,
                 revocationListPath: String? = nil) throws(VaultNetworkError) {
-        self.init(certificatePath: certificatePath, privateKeyPath: privateKeyPath,
-                  trust: try VaultTrust(caCertificatePath: caCertificatePath, revocationListPath: revocationListPath))
+        let trust = try VaultTrust(caCertificatePath: caCertificatePath, revocationListPath: revocationListPath)
+        self.init(certificatePath: certificatePath, privateKeyPath: privateKeyPath, trust: trust,
+                  reloader: try? OwnCredentialsReloader.vault(certificatePath: certificatePath, privateKeyPath: privateKeyPath,
+                                                              role: nil, trust: trust, logger: Logger(label: "renkei.vault.client")))
     }
 }
 
@@ -95,19 +105,26 @@ public enum VaultTransport {
         where !FileManager.default.isReadableFile(atPath: path) {
             throw VaultNetworkError(.tlsMaterial, "cannot read the \(what) \(path)")
         }
-        let caDER: [UInt8]
-        do throws(PKIError) {
-            caDER = try CertificateCoding.der(credentials.trust.trust.certificate)
-        } catch {
-            throw VaultNetworkError(.tlsMaterial, error.message, cause: error)
+        var tls: HTTP2ClientTransport.Posix.TransportSecurity.TLS
+        if let reloader = credentials.reloader {
+            let sources = try VaultTLSSources(credentials: reloader.current(), trust: credentials.trust.trust)
+            tls = .init(certificateChain: sources.chain, privateKey: sources.key,
+                        // The name is checked by our callback against the certificate's
+                        // CN and DNS names; the federation CA bundle anchors the chain.
+                        serverCertificateVerification: .noHostnameVerification, trustRoots: sources.roots)
+        } else {
+            let roots: [TLSConfig.CertificateSource]
+            do throws(PKIError) {
+                roots = try credentials.trust.trust.certificates.map { certificate throws(PKIError) -> TLSConfig.CertificateSource in
+                    .bytes(try CertificateCoding.der(certificate), format: .der)
+                }
+            } catch {
+                throw VaultNetworkError(.tlsMaterial, error.message, cause: error)
+            }
+            tls = .init(certificateChain: [.file(path: credentials.certificatePath, format: .pem)],
+                        privateKey: .file(path: credentials.privateKeyPath, format: .pem),
+                        serverCertificateVerification: .noHostnameVerification, trustRoots: .certificates(roots))
         }
-        var tls = HTTP2ClientTransport.Posix.TransportSecurity.TLS(
-            certificateChain: [.file(path: credentials.certificatePath, format: .pem)],
-            privateKey: .file(path: credentials.privateKeyPath, format: .pem),
-            // The name is checked by our callback against the certificate's
-            // CN and DNS names; the federation CA anchors the chain.
-            serverCertificateVerification: .noHostnameVerification,
-            trustRoots: .certificates([.bytes(caDER, format: .der)]))
         let trust = credentials.trust
         tls.customVerificationCallback = VaultHandshake.callback(
             currentVerifier: { trust.verifier() },

@@ -30,9 +30,9 @@ struct NodeCommand: AsyncParsableCommand {
         renkei.v1.TransferInquiry and renkei.v1.Health over TLS 1.3 with client certificates \
         required, verified against the federation CA and the revocation list, and the operator \
         commands (login, user, import, export, resident, inquire, backup, tenant delete with \
-        --node; each call needs an operator session, see renkei login) on the admin unix socket, mode 0600. A new revocation list or directory file is picked up \
-        without a restart; one that is unsigned, tampered or expired is refused and the previous \
-        one kept. SIGTERM or SIGINT stops accepting calls, lets in-flight calls finish and exits 0. \
+        --node; each call needs an operator session, see renkei login) on the admin unix socket, mode 0600. A new certificate, key, CA bundle, revocation list or \
+        directory file is picked up without a restart (at the next connection, or at once on SIGHUP); \
+        one that is unsigned, tampered, expired or does not match is refused and the previous one kept. SIGTERM or SIGINT stops accepting calls, lets in-flight calls finish and exits 0. \
         RENKEI_MASTER_KEY (64 hex characters) overrides DATA/master.key.
         """)
 
@@ -88,8 +88,9 @@ struct NodeCommand: AsyncParsableCommand {
             }
             let peerServer: PeerServer.Server
             let adminServer: AdminServer.Server
+            let trust: TrustSource
             do throws(PeerError) {
-                let trust = try TrustSource(config: nodeConfig, logger: logger)
+                trust = try TrustSource(config: nodeConfig, logger: logger)
                 peerServer = try PeerServer.make(config: nodeConfig, store: store, logger: logger, trustSource: trust)
                 adminServer = try AdminServer.make(config: nodeConfig, store: store, gate: gate, trust: trust, logger: logger, backup: shipper,
                                                    onTenantsChanged: { Self.recordTenants(store, readiness) })
@@ -122,7 +123,9 @@ struct NodeCommand: AsyncParsableCommand {
                                       unlink(socket)
                                   }),
             ]
-            Self.recordStaticGauges(config: nodeConfig, logger: logger)
+            trust.recordExpiry()
+            // TLS material reload on SIGHUP (ADR 0010); the node's vault client reloads its own at each connection.
+            services.append(await HangupReloadService.trapping(logger: logger) { trust.reload() })
             if let registry, let settings = nodeConfig.metrics {
                 services.append(ObservabilityServer(settings: settings, registry: registry, readiness: readiness, logger: logger))
                 services.append(StorageGauges(store: store, logger: logger))
@@ -148,27 +151,6 @@ struct NodeCommand: AsyncParsableCommand {
 }
 
 extension NodeCommand {
-    /// Gauges that change only with the configuration: when the node's and the
-    /// CA's certificates expire (unix seconds; alert on `- time()`). A
-    /// certificate that expires within 30 days is also a warning in the log at start.
-    static func recordStaticGauges(config: NodeConfig, logger: Logger, now: Date = Date()) {
-        for (kind, path) in [("node", config.certificatePath), ("ca", config.caCertificatePath)] {
-            do throws(PKIError) {
-                let validity = try CertificateCoding.validity(ofFileAt: path)
-                Gauge(label: "renkei_certificate_not_after_seconds", dimensions: [("certificate", kind)])
-                    .record(validity.notAfter.timeIntervalSince1970)
-                let days = validity.notAfter.timeIntervalSince(now) / 86_400
-                if days < 30 {
-                    logger.warning("certificate expires soon: renew it", metadata: [
-                        "certificate": "\(kind)", "path": "\(path)", "days-left": "\(Int(days.rounded(.down)))",
-                    ])
-                }
-            } catch {
-                logger.warning("certificate expiry not measured", metadata: ["certificate": "\(kind)", "error": "\(error.message)"])
-            }
-        }
-    }
-
     /// Readiness and `renkei_tenants_hosted` follow the hosted municipalities:
     /// at start, and after a tenant is deleted through the admin API.
     static func recordTenants(_ store: NodeStore, _ readiness: Readiness) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RenkeiPKI
 import RenkeiPeer
 import RenkeiVault
 import RenkeiVaultServer
@@ -61,8 +62,14 @@ struct VaultCommand: AsyncParsableCommand {
             // Ends open Ship streams on graceful shutdown: a node keeps its
             // stream open for good, which would otherwise hold the server.
             let drain = ShipStreamDrain()
+            let credentials: OwnCredentialsReloader
             do throws(VaultNetworkError) {
-                server = try VaultServer.make(config: vaultConfig, store: store, trust: trust, logger: logger, drain: drain)
+                // Checked at every handshake and on SIGHUP (ADR 0010).
+                credentials = try OwnCredentialsReloader.vault(certificatePath: vaultConfig.certificatePath,
+                                                               privateKeyPath: vaultConfig.privateKeyPath,
+                                                               role: .vault, trust: trust, logger: logger)
+                server = try VaultServer.make(config: vaultConfig, store: store, trust: trust, logger: logger, drain: drain,
+                                              credentials: credentials)
             } catch {
                 throw CLIFailure(error.description)
             }
@@ -81,8 +88,25 @@ struct VaultCommand: AsyncParsableCommand {
                 "listen": "\(vaultConfig.listenHost):\(vaultConfig.listenPort)",
                 "keep-change-days": "\(vaultConfig.keepChangeDays)", "keep-snapshots": "\(vaultConfig.keepSnapshots)",
             ])
+            // The 30-day warning, at start and after each SIGHUP.
+            let expiry: @Sendable () -> Void = {
+                CertificateExpiry.record(CertificateExpiry.inUse(own: "vault", leaf: credentials.current().leaf,
+                                                                 cas: trust.current().trust.certificates), logger: logger)
+            }
+            expiry()
+            let hangup = await HangupReloadService.trapping(logger: logger) {
+                expiry()
+                let snapshot = trust.current()
+                let own = credentials.current()
+                logger.notice("TLS material checked (SIGHUP)", metadata: [
+                    "vault-certificate": "serial \(own.serial) not-after \(own.notAfter)",
+                    "ca": "\(TrustReloader.describe(snapshot.trust))",
+                    "revocation-list-entries": "\(snapshot.revocationList.map { "\($0.entries.count)" } ?? "none")",
+                    "refused-since-start": "\(trust.refusals + credentials.refusals)"])
+            }
             let group = ServiceGroup(
                 services: [
+                    hangup,
                     VaultServerService(server: server, drain: drain, logger: logger),
                     VaultRetentionService(store: store, retention: retention,
                                           interval: .milliseconds(Int64(vaultConfig.retentionIntervalSeconds * 1000)), logger: logger),
