@@ -130,7 +130,7 @@ public struct ClusterPlan: Sendable, Equatable {
         /// The node process, for the supervisor.
         public var process: SupervisedProcess {
             SupervisedProcess(name: spec.name, command: .node, configPath: configPath, logPath: logPath,
-                              pidPath: pidPath, exitPath: exitPath, supervisorPIDPath: supervisorPIDPath)
+                              pidPath: pidPath, exitPath: exitPath, supervisorPIDPath: supervisorPIDPath, netns: spec.netns)
         }
     }
 
@@ -160,7 +160,7 @@ public struct ClusterPlan: Sendable, Equatable {
         public var process: SupervisedProcess {
             SupervisedProcess(name: spec.name, command: .vault, configPath: configPath, logPath: directory + "/vault.log",
                               pidPath: directory + "/vault.pid", exitPath: directory + "/vault.exit",
-                              supervisorPIDPath: directory + "/supervisor.pid")
+                              supervisorPIDPath: directory + "/supervisor.pid", netns: spec.netns)
         }
     }
 

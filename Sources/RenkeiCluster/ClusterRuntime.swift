@@ -163,6 +163,11 @@ public struct ClusterRuntime: Sendable {
     public func up(_ plan: ClusterPlan, source: String, force: Bool,
                    progress: @Sendable (String) -> Void) async throws(ClusterError) -> [ClusterRow] {
         let base = plan.baseDirectory
+        // A network namespace that is missing (or no `ip` to enter it) is
+        // refused before anything is created.
+        for process in plan.nodes.map(\.process) + [plan.vault?.process].compactMap({ $0 }) {
+            if let netns = process.netns { _ = try NodeProcesses.netnsExecPrefix(netns, for: process) }
+        }
         switch DirectoryDecision.decide(Self.observe(base), directory: base, force: force) {
         case .create: break
         case .refuse(let reason): throw ClusterError(.directoryInUse, reason)

@@ -47,16 +47,21 @@ public struct ClusterSpec: Sendable, Codable, Equatable {
         public var municipalities: [Municipality]
         /// The port of its `/metrics`, `/healthz` and `/readyz` endpoint (on `host`); none if absent.
         public var metricsPort: Int?
+        /// The Linux network namespace it runs in (`ip netns exec NAME`), which
+        /// must exist and hold `host`; none: the namespace of `cluster up`.
+        public var netns: String?
 
-        public init(name: String, host: String = "127.0.0.1", port: Int, municipalities: [Municipality], metricsPort: Int? = nil) {
+        public init(name: String, host: String = "127.0.0.1", port: Int, municipalities: [Municipality], metricsPort: Int? = nil,
+                    netns: String? = nil) {
             self.name = name
             self.host = host
             self.port = port
             self.municipalities = municipalities
             self.metricsPort = metricsPort
+            self.netns = netns
         }
 
-        enum CodingKeys: String, CodingKey { case name, host, port, municipalities, metricsPort }
+        enum CodingKeys: String, CodingKey { case name, host, port, municipalities, metricsPort, netns }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -65,6 +70,7 @@ public struct ClusterSpec: Sendable, Codable, Equatable {
             port = try c.decode(Int.self, forKey: .port)
             municipalities = try c.decode([Municipality].self, forKey: .municipalities)
             metricsPort = try c.decodeIfPresent(Int.self, forKey: .metricsPort)
+            netns = try c.decodeIfPresent(String.self, forKey: .netns)
         }
     }
 
@@ -80,15 +86,18 @@ public struct ClusterSpec: Sendable, Codable, Equatable {
         public var port: Int
         /// `async` (default) or `sync` shipping from every node.
         public var mode: String
+        /// The Linux network namespace it runs in, as for a node.
+        public var netns: String?
 
-        public init(name: String = "vault", host: String = "127.0.0.1", port: Int, mode: String = "async") {
+        public init(name: String = "vault", host: String = "127.0.0.1", port: Int, mode: String = "async", netns: String? = nil) {
             self.name = name
             self.host = host
             self.port = port
             self.mode = mode
+            self.netns = netns
         }
 
-        enum CodingKeys: String, CodingKey { case name, host, port, mode }
+        enum CodingKeys: String, CodingKey { case name, host, port, mode, netns }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -96,6 +105,7 @@ public struct ClusterSpec: Sendable, Codable, Equatable {
             host = try c.decodeIfPresent(String.self, forKey: .host) ?? "127.0.0.1"
             port = try c.decode(Int.self, forKey: .port)
             mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? "async"
+            netns = try c.decodeIfPresent(String.self, forKey: .netns)
         }
     }
 
@@ -195,6 +205,7 @@ public struct ClusterSpec: Sendable, Codable, Equatable {
                 throw fail("\(at).host", "must be an IPv4 or IPv6 address (the node certificate carries it)")
             }
             guard (1...65_535).contains(node.port) else { throw fail("\(at).port", "must be between 1 and 65535") }
+            if let netns = node.netns, !Self.isValidNetnsName(netns) { throw fail("\(at).netns", Self.netnsRule) }
             let endpoint = Self.endpoint(host: node.host, port: node.port)
             if let other = endpoints[endpoint] {
                 throw fail("\(at).port", "\(endpoint) is also the endpoint of node \(other); each node needs its own port")
@@ -252,6 +263,7 @@ public struct ClusterSpec: Sendable, Codable, Equatable {
                 throw fail("vault.port", "\(endpoint) is also the endpoint of node \(other); the vault needs its own port")
             }
             guard ["async", "sync"].contains(vault.mode) else { throw fail("vault.mode", "must be \"async\" or \"sync\"") }
+            if let netns = vault.netns, !Self.isValidNetnsName(netns) { throw fail("vault.netns", Self.netnsRule) }
         }
         return result
     }
@@ -274,6 +286,17 @@ public struct ClusterSpec: Sendable, Codable, Equatable {
         guard (1...64).contains(bytes.count) else { return false }
         func alnum(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) }
         return alnum(bytes[0]) && bytes.allSatisfy { alnum($0) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }
+    }
+
+    /// What a `netns` field must be.
+    static let netnsRule = "must be 1 to 15 of a-z, 0-9 and '-', not starting with '-' (a network namespace made with `ip netns add`)"
+
+    /// 1 to 15 of a-z, 0-9, '-', not starting with '-': nothing `ip netns exec`
+    /// could read as an option or a path.
+    static func isValidNetnsName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        func allowed(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2D }
+        return (1...15).contains(bytes.count) && bytes[0] != 0x2D && bytes.allSatisfy(allowed)
     }
 
     static func isIPAddress(_ text: String) -> Bool {

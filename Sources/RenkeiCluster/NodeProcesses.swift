@@ -69,6 +69,20 @@ public struct SupervisedProcess: Sendable, Equatable {
     public let exitPath: String
     /// The supervisor's process id.
     public let supervisorPIDPath: String
+    /// The network namespace the supervisor (and so the process) runs in, if any.
+    public let netns: String?
+
+    public init(name: String, command: Command, configPath: String, logPath: String, pidPath: String, exitPath: String,
+                supervisorPIDPath: String, netns: String? = nil) {
+        self.name = name
+        self.command = command
+        self.configPath = configPath
+        self.logPath = logPath
+        self.pidPath = pidPath
+        self.exitPath = exitPath
+        self.supervisorPIDPath = supervisorPIDPath
+        self.netns = netns
+    }
 }
 
 /// Starting, watching and stopping node (and vault) processes.
@@ -84,10 +98,18 @@ public enum NodeProcesses {
     /// (stdin /dev/null, stdout and stderr appended to its log) and returns
     /// the supervisor's process id. Clears a previous run's pid and exit
     /// files first.
+    ///
+    /// With a network namespace, the supervisor runs as `ip netns exec NAME
+    /// renkei cluster supervise …`: `ip` enters the namespace and execs the
+    /// supervisor in place (same process id), and the node it starts
+    /// inherits the namespace.
     public static func launch(executable: String, process: SupervisedProcess) throws(ClusterError) -> pid_t {
         for path in [process.pidPath, process.exitPath, process.supervisorPIDPath] { unlink(path) }
-        let argv = [executable, "cluster", "supervise", "--command", process.command.rawValue, "--config", process.configPath,
+        var argv = [executable, "cluster", "supervise", "--command", process.command.rawValue, "--config", process.configPath,
                     "--pid-file", process.pidPath, "--exit-file", process.exitPath]
+        if let netns = process.netns {
+            argv = try netnsExecPrefix(netns, for: process) + argv
+        }
         let pid = try spawn(argv, output: process.logPath, newSession: true)
         writeAtomically("\(pid)\n", to: process.supervisorPIDPath)
         return pid
@@ -190,6 +212,26 @@ public enum NodeProcesses {
     }
 
     // MARK: Spawning
+
+    /// Where iproute2's `ip` is looked for: the usual places, then PATH.
+    static var ipCandidates: [String] {
+        let path = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map { String($0) + "/ip" } ?? []
+        return ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"] + path
+    }
+
+    /// `[ip, "netns", "exec", NAME]`, after checking that the namespace exists,
+    /// so that a missing one is a clear error here rather than a supervisor
+    /// that ends at once with only `ip`'s message in the log.
+    static func netnsExecPrefix(_ netns: String, for process: SupervisedProcess) throws(ClusterError) -> [String] {
+        let what = "\(process.command.rawValue) \(process.name)"
+        guard let ip = ipCandidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw ClusterError(.start, "\(what): netns \"\(netns)\" needs iproute2's ip command, which is not installed (looked in \(ipCandidates.prefix(4).joined(separator: ", ")) and PATH)")
+        }
+        guard FileManager.default.fileExists(atPath: "/run/netns/" + netns) else {
+            throw ClusterError(.start, "\(what): network namespace \"\(netns)\" does not exist (no /run/netns/\(netns)); create it with `ip netns add \(netns)` and give it the address \(process.name) listens on")
+        }
+        return [ip, "netns", "exec", netns]
+    }
 
     /// glibc's POSIX_SPAWN_SETSID (2.26+), which Swift's Glibc module does not export.
     static let spawnSetSID: Int32 = 0x80

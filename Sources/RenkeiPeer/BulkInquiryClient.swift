@@ -188,8 +188,7 @@ public enum BulkInquiryClient {
             throw error
         } catch let error as RPCError {
             if let refused = failures.lastFailure { throw refused }
-            let code: PeerError.Code = error.code == .unavailable ? .connection : .rpc
-            throw PeerError(code, "\(entry.endpoint) answered \(error.code): \(error.message)", cause: error)
+            throw PeerError.peerCall(error, node: entry.nodeName, codes: targets.map(\.rawValue), endpoint: entry.endpoint)
         } catch {
             if let refused = failures.lastFailure { throw refused }
             throw PeerError(.connection, "the bulk inquiry to \(entry.endpoint) failed", cause: SendableDescription(error))

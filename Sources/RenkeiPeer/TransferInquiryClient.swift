@@ -104,7 +104,8 @@ public enum TransferInquiryClient {
             }
         } catch let error as RPCError {
             if let refused = failures.lastFailure { throw refused }
-            throw PeerError(.rpc, "\(route.entry.endpoint) answered \(error.code): \(error.message)", cause: error)
+            throw PeerError.peerCall(error, node: route.entry.nodeName, codes: [route.target.rawValue], endpoint: route.entry.endpoint,
+                                     timeoutSeconds: config.limits.callTimeoutSeconds)
         } catch {
             if let refused = failures.lastFailure { throw refused }
             throw PeerError(.connection, "the inquiry to \(route.entry.endpoint) failed", cause: SendableDescription(error))

@@ -131,4 +131,68 @@ import Testing
         #expect(try ClusterOverrides(residents: .scaled(2)).apply(to: spec).municipality("322067")?.residents == 12)
         #expect(throws: ClusterError.self) { try ClusterOverrides(portBase: 65_535).apply(to: spec) }
     }
+
+    // MARK: netns
+
+    static let withNamespaces = """
+    {"nodes": [
+      {"name": "a", "host": "10.213.200.11", "port": 17441, "netns": "rkpt1-a",
+       "municipalities": [{"code": "322016", "residents": 1}]},
+      {"name": "b", "port": 17442, "municipalities": [{"code": "322032", "residents": 1}]}
+    ],
+     "vault": {"host": "10.213.200.13", "port": 17450, "netns": "rkpt1-v"}}
+    """
+
+    @Test func netnsIsReadForNodesAndTheVaultAndReachesTheirProcesses() throws {
+        let spec = try parse(Self.withNamespaces)
+        #expect(spec.nodes.map(\.netns) == ["rkpt1-a", nil])
+        #expect(spec.vault?.netns == "rkpt1-v")
+        // cluster.json keeps it (restart starts the process in the same namespace) …
+        let again = try JSONDecoder().decode(ClusterSpec.self, from: JSONEncoder().encode(spec))
+        #expect(again == spec)
+        // … and a file without it is written as before, without the key.
+        let plain = String(decoding: try JSONEncoder().encode(try parse(Self.valid)), as: UTF8.self)
+        #expect(!plain.contains("netns"))
+        let plan = ClusterPlan(spec: spec, baseDirectory: "/tmp/c")
+        #expect(plan.nodes.map(\.process.netns) == ["rkpt1-a", nil])
+        #expect(plan.vault?.process.netns == "rkpt1-v")
+        #expect(plan.process(named: "b")?.netns == nil)
+    }
+
+    @Test func badNetnsNamesAreRefusedNamingTheField() throws {
+        func node(_ netns: String) -> String {
+            #"{"nodes": [{"name": "a", "port": 1, "netns": "\#(netns)", "municipalities": [{"code": "322016", "residents": 1}]}]}"#
+        }
+        func vault(_ netns: String) -> String {
+            #"{"nodes": [{"name": "a", "port": 1, "municipalities": [{"code": "322016", "residents": 1}]}], "vault": {"port": 2, "netns": "\#(netns)"}}"#
+        }
+        for bad in ["", "Upper", "a/b", "../x", "-x", "a b", "a_b", "sixteen-chars-xx", "ns\\u0000x"] {
+            let nodeMessage = refusal(node(bad))
+            #expect(nodeMessage?.contains("nodes[0].netns: must be 1 to 15 of a-z, 0-9 and '-'") == true, "\(bad) → \(nodeMessage ?? "accepted")")
+            let vaultMessage = refusal(vault(bad))
+            #expect(vaultMessage?.contains("vault.netns: must be 1 to 15") == true, "\(bad) → \(vaultMessage ?? "accepted")")
+        }
+        for good in ["a", "0", "rkpt4194304-hub", "x-1"] {
+            #expect(try parse(node(good)).nodes[0].netns == good)
+            #expect(try parse(vault(good)).vault?.netns == good)
+        }
+        let wrongType = refusal(#"{"nodes": [{"name": "a", "port": 1, "netns": 5, "municipalities": [{"code": "322016", "residents": 1}]}]}"#)
+        #expect(wrongType?.contains("nodes[0].netns: wrong type") == true, "\(wrongType ?? "accepted")")
+    }
+
+    @Test func aMissingNamespaceIsRefusedBeforeAnythingStarts() throws {
+        let missing = "rkpt-none-\(getpid() % 10_000)"
+        let process = SupervisedProcess(name: "a", command: .node, configPath: "/tmp/c/nodes/a/node.json", logPath: "/dev/null",
+                                        pidPath: "/tmp/none.pid", exitPath: "/tmp/none.exit", supervisorPIDPath: "/tmp/none.spid",
+                                        netns: missing)
+        do throws(ClusterError) {
+            _ = try NodeProcesses.netnsExecPrefix(missing, for: process)
+            Issue.record("a namespace that does not exist was accepted")
+        } catch {
+            #expect(error.code == .start)
+            // Without iproute2 the message says that instead; either way it names the namespace.
+            #expect(error.message.contains("\"\(missing)\""), "\(error.message)")
+            #expect(error.message.contains("node a"), "\(error.message)")
+        }
+    }
 }
