@@ -39,6 +39,8 @@ public enum Operation: String, CaseIterable, Sendable {
     case backupStatus = "backup-status"
     case restore = "restore"
     case reportMediaErasure = "media-erasure"
+    case rotateTenantKey = "key-rotate"
+    case keyStatus = "key-status"
 }
 
 /// Which roles may do which operations: least privilege, each role only what
@@ -61,6 +63,8 @@ public enum Operation: String, CaseIterable, Sendable {
 /// | backup-status    |       |          |       ✓       |         |      ✓      |
 /// | restore          |       |          |               |         |      ✓      |
 /// | media-erasure    |   ✓   |          |               |         |             |
+/// | key-rotate       |       |          |       ✓       |         |             |
+/// | key-status       |       |          |       ✓       |    ✓    |             |
 ///
 /// Why these lines: an administrator manages accounts and can delete its
 /// municipality's data, but does not see residents' records (it can give
@@ -68,14 +72,16 @@ public enum Operation: String, CaseIterable, Sendable {
 /// the log and the account review without touching records; deletion is the
 /// administrator's alone, so only the owning municipality's administrator can
 /// shred its data (the caller checks the account's municipality is the
-/// tenant's). The matrix says what a role may do, never for whom: every
+/// tenant's). Rotating the municipality's data key is the administrator's
+/// (it changes what a recovery kit must hold); its progress is also the
+/// auditor's to check. The matrix says what a role may do, never for whom: every
 /// operation is also limited to the account's own municipality.
 public enum PermissionMatrix {
     private static let table: [Role: Set<Operation>] = [
         .clerk: [.importRecords, .exportRecords, .viewResident, .markMovedOut, .reportMediaErasure],
         .inquirer: [.inquireTransfer, .inquireBulk],
-        .administrator: [.manageUsers, .reviewUsers, .deleteResident, .deleteTenant, .backup, .backupStatus],
-        .auditor: [.readAudit, .reviewUsers],
+        .administrator: [.manageUsers, .reviewUsers, .deleteResident, .deleteTenant, .backup, .backupStatus, .rotateTenantKey, .keyStatus],
+        .auditor: [.readAudit, .reviewUsers, .keyStatus],
         .drOperator: [.backup, .backupStatus, .restore],
     ]
 

@@ -43,6 +43,7 @@ public enum AdminServer {
             AdminService(gate: gate, store: store, config: config, trust: trust, logger: logger, backup: backup),
             AccessService(gate: gate, logger: logger),
             RecordsService(gate: gate, store: store, config: config, logger: logger, onTenantsChanged: onTenantsChanged),
+            KeyService(gate: gate, store: store, logger: logger),
         ])
     }
 }

@@ -34,6 +34,8 @@ public struct NodeConfig: Sendable, Codable, Equatable {
     /// The metrics, health and readiness endpoint (`/metrics`, `/healthz`,
     /// `/readyz`) on its own port; none if absent.
     public var metrics: ObservabilitySettings?
+    /// Tenant data-key re-encryption pacing (`keys`).
+    public var keys: KeySettings
 
     /// Limits of the peer API.
     public struct Limits: Sendable, Codable, Equatable {
@@ -90,7 +92,7 @@ public struct NodeConfig: Sendable, Codable, Equatable {
                 certificatePath: String, privateKeyPath: String, caCertificatePath: String,
                 revocationListPath: String? = nil, directoryPath: String, adminSocketPath: String? = nil,
                 limits: Limits = Limits(), vault: VaultSettings? = nil, access: AccessSettings = AccessSettings(),
-                metrics: ObservabilitySettings? = nil) {
+                metrics: ObservabilitySettings? = nil, keys: KeySettings = KeySettings()) {
         self.dataDirectory = dataDirectory
         self.listenHost = listenHost
         self.listenPort = listenPort
@@ -104,6 +106,7 @@ public struct NodeConfig: Sendable, Codable, Equatable {
         self.vault = vault
         self.access = access
         self.metrics = metrics
+        self.keys = keys
     }
 
     /// Where the admin socket is: `adminSocketPath`, else `<dataDirectory>/admin.sock`.
@@ -111,7 +114,7 @@ public struct NodeConfig: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case dataDirectory, listenHost, listenPort, certificatePath, privateKeyPath
-        case caCertificatePath, revocationListPath, directoryPath, adminSocketPath, limits, vault, access, metrics
+        case caCertificatePath, revocationListPath, directoryPath, adminSocketPath, limits, vault, access, metrics, keys
     }
 
     public init(from decoder: any Decoder) throws {
@@ -129,6 +132,7 @@ public struct NodeConfig: Sendable, Codable, Equatable {
         vault = try c.decodeIfPresent(VaultSettings.self, forKey: .vault)
         access = try c.decodeIfPresent(AccessSettings.self, forKey: .access) ?? AccessSettings()
         metrics = try c.decodeIfPresent(ObservabilitySettings.self, forKey: .metrics)
+        keys = try c.decodeIfPresent(KeySettings.self, forKey: .keys) ?? KeySettings()
     }
 
     /// Reads the configuration at `path`, resolving relative paths against its directory.
@@ -157,6 +161,9 @@ public struct NodeConfig: Sendable, Codable, Equatable {
             throw PeerError(.configuration, "\(path): metrics.port must be between 0 and 65535")
         }
         if let broken = config.access.brokenRule() {
+            throw PeerError(.configuration, "\(path): \(broken)")
+        }
+        if let broken = config.keys.brokenRule() {
             throw PeerError(.configuration, "\(path): \(broken)")
         }
         if let vault = config.vault {

@@ -307,6 +307,13 @@ public final class Database: Sendable {
         KeyValueIterator(family: cf, owner: handle, prefix: prefix)
     }
 
+    /// An iterator over the entries of `cf` whose keys start with `prefix`,
+    /// beginning at the first key at or after `start` (a scan resumed from a
+    /// saved cursor seeks there instead of walking everything before it).
+    public func makeIterator(in cf: ColumnFamily, prefix: [UInt8], from start: [UInt8]) -> KeyValueIterator {
+        KeyValueIterator(family: cf, owner: handle, prefix: prefix, start: start)
+    }
+
     // MARK: Writes
 
     /// Stores `value` under `key`. With `sync` the WAL is fsynced before returning.

@@ -13,6 +13,8 @@ public final class KeyValueIterator {
     private let readOptions: OpaquePointer?
     private let family: ColumnFamily
     private let prefix: [UInt8]
+    // Where the first seek lands: the prefix, or a later key to resume from.
+    private let start: [UInt8]
     // The C API keeps a Slice pointing at the bound, not a copy: the bytes
     // must live as long as the read options. Freed in deinit.
     private let upperBound: UnsafeMutableRawBufferPointer?
@@ -22,9 +24,10 @@ public final class KeyValueIterator {
     private var finished = false
     private var pendingError: StoreError?
 
-    init(family: ColumnFamily, owner: DatabaseHandle, prefix: [UInt8]) {
+    init(family: ColumnFamily, owner: DatabaseHandle, prefix: [UInt8], start: [UInt8]? = nil) {
         self.family = family
         self.prefix = prefix
+        self.start = start.map { $0.lexicographicallyPrecedes(prefix) ? prefix : $0 } ?? prefix
         let cfHandle: OpaquePointer
         do {
             cfHandle = try family.handle(for: owner)
@@ -73,7 +76,7 @@ public final class KeyValueIterator {
             rocksdb_iter_next(raw)
         } else {
             started = true
-            withCBytes(prefix) { p, len in rocksdb_iter_seek(raw, p, len) }
+            withCBytes(start) { p, len in rocksdb_iter_seek(raw, p, len) }
         }
         guard rocksdb_iter_valid(raw) != 0 else {
             finished = true

@@ -235,7 +235,7 @@ public final class NodeStore: Sendable {
             info: info, db: db, meta: meta,
             residentsCF: try cf(.residents), numberIndexCF: try cf(.numberIndex), vaccinationsCF: try cf(.vaccinations),
             receivedCF: try cf(.received),
-            sealer: RecordSealer(keyring: keyring), blindIndex: BlindIndex(keyring: keyring),
+            keys: TenantKeys(keyring), blindIndex: BlindIndex(keyring: keyring),
             writeLock: TenantPartition.WriteLock())
     }
 
@@ -335,6 +335,7 @@ public final class NodeStore: Sendable {
         let batch = WriteBatch()
         batch.delete(Self.tenantKey(code), in: meta)
         batch.delete(TenantCounter.key(code), in: meta)
+        batch.delete(Self.reencryptionKey(code), in: meta)
         try storage { try db.write(batch, sync: true) }
     }
 

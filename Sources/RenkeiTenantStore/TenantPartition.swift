@@ -48,7 +48,11 @@ public struct TenantPartition: Sendable {
     let numberIndexCF: ColumnFamily
     let vaccinationsCF: ColumnFamily
     let receivedCF: ColumnFamily
-    let sealer: RecordSealer
+    /// Shared by every copy of the partition, so a data-key rotation reaches
+    /// holders of an older copy too (a long import keeps its partition).
+    let keys: TenantKeys
+    /// Seals with the current data key version, opens any version held.
+    var sealer: RecordSealer { keys.sealer }
     let blindIndex: BlindIndex
     let writeLock: WriteLock
 

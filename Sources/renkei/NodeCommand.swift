@@ -131,6 +131,8 @@ struct NodeCommand: AsyncParsableCommand {
                 services.append(StorageGauges(store: store, logger: logger))
                 logger.notice("metrics endpoint", metadata: ["listen": "\(settings.host):\(settings.port)"])
             }
+            // Re-seals records after a tenant data-key rotation; resumes unfinished work.
+            services.append(TenantReencrypter(store: store, settings: nodeConfig.keys, logger: Logger(label: "renkei.keys")))
             if let shipper {
                 services.append(shipper)
                 logger.notice("backup to vault", metadata: ["vault": "\(shipper.settings.host):\(shipper.settings.port)",

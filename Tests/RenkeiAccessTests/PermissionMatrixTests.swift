@@ -6,14 +6,14 @@ import RenkeiAccess
     static let expected: [String: Set<String>] = [
         "clerk": ["import", "export", "resident-show", "mark-moved-out", "media-erasure"],
         "inquirer": ["inquire-transfer", "inquire-bulk"],
-        "administrator": ["user-manage", "user-review", "resident-delete", "tenant-delete", "backup", "backup-status"],
-        "auditor": ["audit-read", "user-review"],
+        "administrator": ["user-manage", "user-review", "resident-delete", "tenant-delete", "backup", "backup-status", "key-rotate", "key-status"],
+        "auditor": ["audit-read", "user-review", "key-status"],
         "dr-operator": ["backup", "backup-status", "restore"],
     ]
 
     @Test func everyRoleTimesEveryOperation() throws {
         #expect(Role.allCases.count == 5)
-        #expect(Operation.allCases.count == 15)
+        #expect(Operation.allCases.count == 17)
         for role in Role.allCases {
             let allowed = try #require(Self.expected[role.rawValue])
             for operation in Operation.allCases {

@@ -198,6 +198,18 @@ import Testing
                     return try await Renkei_Admin_V1_Records.Client(wrapping: c).reportMediaErased(r)
                 }
             }),
+            (.rotateTenantKey, {
+                _ = try await Self.on(socket) { c in
+                    var r = Renkei_Admin_V1_KeyRotateTenantRequest(); r.session = token; r.actingCode = code
+                    return try await Renkei_Admin_V1_TenantKeys.Client(wrapping: c).keyRotateTenant(r)
+                }
+            }),
+            (.keyStatus, {
+                _ = try await Self.on(socket) { c in
+                    var r = Renkei_Admin_V1_KeyStatusRequest(); r.session = token; r.actingCode = code
+                    return try await Renkei_Admin_V1_TenantKeys.Client(wrapping: c).keyStatus(r)
+                }
+            }),
         ]
     }
 
@@ -206,8 +218,8 @@ import Testing
     static let allowed: [Role: Set<String>] = [
         .clerk: ["import", "export", "resident-show", "mark-moved-out", "media-erasure"],
         .inquirer: ["inquire-transfer", "inquire-bulk"],
-        .administrator: ["user-manage", "user-review", "resident-delete", "tenant-delete", "backup", "backup-status"],
-        .auditor: ["audit-read", "user-review"],
+        .administrator: ["user-manage", "user-review", "resident-delete", "tenant-delete", "backup", "backup-status", "key-rotate", "key-status"],
+        .auditor: ["audit-read", "user-review", "key-status"],
         .drOperator: ["backup", "backup-status", "restore"],
     ]
 
@@ -264,7 +276,7 @@ import Testing
             #expect(!answer.found)
         }
         let refused = try log(hamada).filter { $0.event == .permissionDenied }
-        #expect(refused.count == 28)
+        #expect(refused.count == 32)
         #expect(refused.allSatisfy { $0.targetCode == matsue.rawValue && $0.detail?.contains("another municipality") == true })
         #expect(try log(matsue).filter { $0.event == .permissionDenied }.isEmpty)
     }

@@ -4779,3 +4779,620 @@ extension Renkei_Admin_V1_Records.ClientProtocol {
         )
     }
 }
+
+// MARK: - renkei.admin.v1.TenantKeys
+
+/// Namespace containing generated types for the "renkei.admin.v1.TenantKeys" service.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+public enum Renkei_Admin_V1_TenantKeys: Sendable {
+    /// Service descriptor for the "renkei.admin.v1.TenantKeys" service.
+    public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.TenantKeys")
+    /// Namespace for method metadata.
+    public enum Method: Sendable {
+        /// Namespace for "KeyRotateTenant" metadata.
+        public enum KeyRotateTenant: Sendable {
+            /// Request type for "KeyRotateTenant".
+            public typealias Input = Renkei_Admin_V1_KeyRotateTenantRequest
+            /// Response type for "KeyRotateTenant".
+            public typealias Output = Renkei_Admin_V1_KeyRotateTenantResponse
+            /// Descriptor for "KeyRotateTenant".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.TenantKeys"),
+                method: "KeyRotateTenant",
+                type: .unary
+            )
+        }
+        /// Namespace for "KeyStatus" metadata.
+        public enum KeyStatus: Sendable {
+            /// Request type for "KeyStatus".
+            public typealias Input = Renkei_Admin_V1_KeyStatusRequest
+            /// Response type for "KeyStatus".
+            public typealias Output = Renkei_Admin_V1_KeyStatusResponse
+            /// Descriptor for "KeyStatus".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.TenantKeys"),
+                method: "KeyStatus",
+                type: .unary
+            )
+        }
+        /// Descriptors for all methods in the "renkei.admin.v1.TenantKeys" service.
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            KeyRotateTenant.descriptor,
+            KeyStatus.descriptor
+        ]
+    }
+}
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension GRPCCore.ServiceDescriptor {
+    /// Service descriptor for the "renkei.admin.v1.TenantKeys" service.
+    public static let renkei_admin_v1_TenantKeys = GRPCCore.ServiceDescriptor(fullyQualifiedService: "renkei.admin.v1.TenantKeys")
+}
+
+// MARK: renkei.admin.v1.TenantKeys (server)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_TenantKeys {
+    /// Streaming variant of the service protocol for the "renkei.admin.v1.TenantKeys" service.
+    ///
+    /// This protocol is the lowest-level of the service protocols generated for this service
+    /// giving you the most flexibility over the implementation of your service. This comes at
+    /// the cost of more verbose and less strict APIs. Each RPC requires you to implement it in
+    /// terms of a request stream and response stream. Where the RPC expects only a single
+    /// request or response message, you are responsible for ensuring your implementation
+    /// maintains this invariant.
+    ///
+    /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
+    /// or ``SimpleServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A municipality's data keys: rotation and its progress. Index keys (blind
+    /// > indexes) are not rotated. Nothing here carries key material.
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "KeyRotateTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: start a new data key version for the acting
+        /// > municipality. New records are sealed with it at once; older records stay
+        /// > readable (the keyring keeps every version) and are re-sealed in the
+        /// > background by the node, resuming after a restart. Recorded in the acting
+        /// > municipality's operation log (data-key-rotated).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_KeyRotateTenantRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_KeyRotateTenantResponse` messages.
+        func keyRotateTenant(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_KeyRotateTenantRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_KeyRotateTenantResponse>
+
+        /// Handle the "KeyStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator or auditor: the acting municipality's data key versions,
+        /// > its records per version (counted from envelope headers) and the
+        /// > re-encryption's progress.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Renkei_Admin_V1_KeyStatusRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Renkei_Admin_V1_KeyStatusResponse` messages.
+        func keyStatus(
+            request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_KeyStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_KeyStatusResponse>
+    }
+
+    /// Service protocol for the "renkei.admin.v1.TenantKeys" service.
+    ///
+    /// This protocol is higher level than ``StreamingServiceProtocol`` but lower level than
+    /// the ``SimpleServiceProtocol``, it provides access to request and response metadata and
+    /// trailing response metadata. If you don't need these then consider using
+    /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
+    /// use ``StreamingServiceProtocol``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A municipality's data keys: rotation and its progress. Index keys (blind
+    /// > indexes) are not rotated. Nothing here carries key material.
+    public protocol ServiceProtocol: Renkei_Admin_V1_TenantKeys.StreamingServiceProtocol {
+        /// Handle the "KeyRotateTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: start a new data key version for the acting
+        /// > municipality. New records are sealed with it at once; older records stay
+        /// > readable (the keyring keeps every version) and are re-sealed in the
+        /// > background by the node, resuming after a restart. Recorded in the acting
+        /// > municipality's operation log (data-key-rotated).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_KeyRotateTenantRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Renkei_Admin_V1_KeyRotateTenantResponse` message.
+        func keyRotateTenant(
+            request: GRPCCore.ServerRequest<Renkei_Admin_V1_KeyRotateTenantRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_KeyRotateTenantResponse>
+
+        /// Handle the "KeyStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator or auditor: the acting municipality's data key versions,
+        /// > its records per version (counted from envelope headers) and the
+        /// > re-encryption's progress.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_KeyStatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Renkei_Admin_V1_KeyStatusResponse` message.
+        func keyStatus(
+            request: GRPCCore.ServerRequest<Renkei_Admin_V1_KeyStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_KeyStatusResponse>
+    }
+
+    /// Simple service protocol for the "renkei.admin.v1.TenantKeys" service.
+    ///
+    /// This is the highest level protocol for the service. The API is the easiest to use but
+    /// doesn't provide access to request or response metadata. If you need access to these
+    /// then use ``ServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A municipality's data keys: rotation and its progress. Index keys (blind
+    /// > indexes) are not rotated. Nothing here carries key material.
+    public protocol SimpleServiceProtocol: Renkei_Admin_V1_TenantKeys.ServiceProtocol {
+        /// Handle the "KeyRotateTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: start a new data key version for the acting
+        /// > municipality. New records are sealed with it at once; older records stay
+        /// > readable (the keyring keeps every version) and are re-sealed in the
+        /// > background by the node, resuming after a restart. Recorded in the acting
+        /// > municipality's operation log (data-key-rotated).
+        ///
+        /// - Parameters:
+        ///   - request: A `Renkei_Admin_V1_KeyRotateTenantRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Renkei_Admin_V1_KeyRotateTenantResponse` to respond with.
+        func keyRotateTenant(
+            request: Renkei_Admin_V1_KeyRotateTenantRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Renkei_Admin_V1_KeyRotateTenantResponse
+
+        /// Handle the "KeyStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator or auditor: the acting municipality's data key versions,
+        /// > its records per version (counted from envelope headers) and the
+        /// > re-encryption's progress.
+        ///
+        /// - Parameters:
+        ///   - request: A `Renkei_Admin_V1_KeyStatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Renkei_Admin_V1_KeyStatusResponse` to respond with.
+        func keyStatus(
+            request: Renkei_Admin_V1_KeyStatusRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Renkei_Admin_V1_KeyStatusResponse
+    }
+}
+
+// Default implementation of 'registerMethods(with:)'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_TenantKeys.StreamingServiceProtocol {
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Renkei_Admin_V1_TenantKeys.Method.KeyRotateTenant.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_KeyRotateTenantRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_KeyRotateTenantResponse>(),
+            handler: { request, context in
+                try await self.keyRotateTenant(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Renkei_Admin_V1_TenantKeys.Method.KeyStatus.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_KeyStatusRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_KeyStatusResponse>(),
+            handler: { request, context in
+                try await self.keyStatus(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
+}
+
+// Default implementation of streaming methods from 'StreamingServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_TenantKeys.ServiceProtocol {
+    public func keyRotateTenant(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_KeyRotateTenantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_KeyRotateTenantResponse> {
+        let response = try await self.keyRotateTenant(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func keyStatus(
+        request: GRPCCore.StreamingServerRequest<Renkei_Admin_V1_KeyStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Renkei_Admin_V1_KeyStatusResponse> {
+        let response = try await self.keyStatus(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+}
+
+// Default implementation of methods from 'ServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_TenantKeys.SimpleServiceProtocol {
+    public func keyRotateTenant(
+        request: GRPCCore.ServerRequest<Renkei_Admin_V1_KeyRotateTenantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_KeyRotateTenantResponse> {
+        return GRPCCore.ServerResponse<Renkei_Admin_V1_KeyRotateTenantResponse>(
+            message: try await self.keyRotateTenant(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func keyStatus(
+        request: GRPCCore.ServerRequest<Renkei_Admin_V1_KeyStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Renkei_Admin_V1_KeyStatusResponse> {
+        return GRPCCore.ServerResponse<Renkei_Admin_V1_KeyStatusResponse>(
+            message: try await self.keyStatus(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+}
+
+// MARK: renkei.admin.v1.TenantKeys (client)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_TenantKeys {
+    /// Generated client protocol for the "renkei.admin.v1.TenantKeys" service.
+    ///
+    /// You don't need to implement this protocol directly, use the generated
+    /// implementation, ``Client``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A municipality's data keys: rotation and its progress. Index keys (blind
+    /// > indexes) are not rotated. Nothing here carries key material.
+    public protocol ClientProtocol: Sendable {
+        /// Call the "KeyRotateTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: start a new data key version for the acting
+        /// > municipality. New records are sealed with it at once; older records stay
+        /// > readable (the keyring keeps every version) and are re-sealed in the
+        /// > background by the node, resuming after a restart. Recorded in the acting
+        /// > municipality's operation log (data-key-rotated).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_KeyRotateTenantRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_KeyRotateTenantRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_KeyRotateTenantResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func keyRotateTenant<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_KeyRotateTenantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_KeyRotateTenantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_KeyRotateTenantResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_KeyRotateTenantResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "KeyStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator or auditor: the acting municipality's data key versions,
+        /// > its records per version (counted from envelope headers) and the
+        /// > re-encryption's progress.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_KeyStatusRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_KeyStatusRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_KeyStatusResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func keyStatus<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_KeyStatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_KeyStatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_KeyStatusResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_KeyStatusResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
+
+    /// Generated client for the "renkei.admin.v1.TenantKeys" service.
+    ///
+    /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
+    /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
+    /// means of communication with the remote peer.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A municipality's data keys: rotation and its progress. Index keys (blind
+    /// > indexes) are not rotated. Nothing here carries key material.
+    public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+        private let client: GRPCCore.GRPCClient<Transport>
+
+        /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
+        ///
+        /// - Parameters:
+        ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
+        public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+            self.client = client
+        }
+
+        /// Call the "KeyRotateTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator: start a new data key version for the acting
+        /// > municipality. New records are sealed with it at once; older records stay
+        /// > readable (the keyring keeps every version) and are re-sealed in the
+        /// > background by the node, resuming after a restart. Recorded in the acting
+        /// > municipality's operation log (data-key-rotated).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_KeyRotateTenantRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_KeyRotateTenantRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_KeyRotateTenantResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func keyRotateTenant<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_KeyRotateTenantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_KeyRotateTenantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_KeyRotateTenantResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_KeyRotateTenantResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Renkei_Admin_V1_TenantKeys.Method.KeyRotateTenant.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "KeyStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Administrator or auditor: the acting municipality's data key versions,
+        /// > its records per version (counted from envelope headers) and the
+        /// > re-encryption's progress.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Renkei_Admin_V1_KeyStatusRequest` message.
+        ///   - serializer: A serializer for `Renkei_Admin_V1_KeyStatusRequest` messages.
+        ///   - deserializer: A deserializer for `Renkei_Admin_V1_KeyStatusResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func keyStatus<Result>(
+            request: GRPCCore.ClientRequest<Renkei_Admin_V1_KeyStatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Renkei_Admin_V1_KeyStatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Renkei_Admin_V1_KeyStatusResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_KeyStatusResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Renkei_Admin_V1_TenantKeys.Method.KeyStatus.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+    }
+}
+
+// Helpers providing default arguments to 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_TenantKeys.ClientProtocol {
+    /// Call the "KeyRotateTenant" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Administrator: start a new data key version for the acting
+    /// > municipality. New records are sealed with it at once; older records stay
+    /// > readable (the keyring keeps every version) and are re-sealed in the
+    /// > background by the node, resuming after a restart. Recorded in the acting
+    /// > municipality's operation log (data-key-rotated).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Renkei_Admin_V1_KeyRotateTenantRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func keyRotateTenant<Result>(
+        request: GRPCCore.ClientRequest<Renkei_Admin_V1_KeyRotateTenantRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_KeyRotateTenantResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.keyRotateTenant(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_KeyRotateTenantRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_KeyRotateTenantResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "KeyStatus" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Administrator or auditor: the acting municipality's data key versions,
+    /// > its records per version (counted from envelope headers) and the
+    /// > re-encryption's progress.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Renkei_Admin_V1_KeyStatusRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func keyStatus<Result>(
+        request: GRPCCore.ClientRequest<Renkei_Admin_V1_KeyStatusRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_KeyStatusResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.keyStatus(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Renkei_Admin_V1_KeyStatusRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Renkei_Admin_V1_KeyStatusResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// Helpers providing sugared APIs for 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Renkei_Admin_V1_TenantKeys.ClientProtocol {
+    /// Call the "KeyRotateTenant" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Administrator: start a new data key version for the acting
+    /// > municipality. New records are sealed with it at once; older records stay
+    /// > readable (the keyring keeps every version) and are re-sealed in the
+    /// > background by the node, resuming after a restart. Recorded in the acting
+    /// > municipality's operation log (data-key-rotated).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func keyRotateTenant<Result>(
+        _ message: Renkei_Admin_V1_KeyRotateTenantRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_KeyRotateTenantResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Renkei_Admin_V1_KeyRotateTenantRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.keyRotateTenant(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "KeyStatus" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Administrator or auditor: the acting municipality's data key versions,
+    /// > its records per version (counted from envelope headers) and the
+    /// > re-encryption's progress.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func keyStatus<Result>(
+        _ message: Renkei_Admin_V1_KeyStatusRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Renkei_Admin_V1_KeyStatusResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Renkei_Admin_V1_KeyStatusRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.keyStatus(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}

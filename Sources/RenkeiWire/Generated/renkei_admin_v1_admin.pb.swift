@@ -1050,6 +1050,109 @@ public nonisolated struct Renkei_Admin_V1_AssessmentFiguresResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Renkei_Admin_V1_KeyRotateTenantRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var session: String = String()
+
+  public var actingCode: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_KeyRotateTenantResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var previousVersion: UInt32 = 0
+
+  public var newVersion: UInt32 = 0
+
+  /// The keyring's fingerprint after the rotation; a recovery kit made
+  /// before it shows another one and cannot open records sealed with
+  /// new_version.
+  public var keyringFingerprint: String = String()
+
+  public var auditSequence: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_KeyStatusRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var session: String = String()
+
+  public var actingCode: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Records sealed with one data key version.
+public nonisolated struct Renkei_Admin_V1_KeyVersionRecords: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var version: UInt32 = 0
+
+  public var records: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Renkei_Admin_V1_KeyStatusResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var code: String = String()
+
+  /// The version new records are sealed with.
+  public var currentVersion: UInt32 = 0
+
+  /// Every version the keyring holds, ascending.
+  public var versionsHeld: [UInt32] = []
+
+  /// Sealed records (residents, vaccinations, received files) per version,
+  /// ascending by version; versions without records are left out.
+  public var records: [Renkei_Admin_V1_KeyVersionRecords] = []
+
+  /// Records not yet sealed with current_version, and all sealed records.
+  public var recordsRemaining: UInt64 = 0
+
+  public var recordsTotal: UInt64 = 0
+
+  /// A re-encryption is under way (its marker is in the node metadata).
+  public var reencryptionPending: Bool = false
+
+  /// Records re-sealed since the last rotation began (pending only).
+  public var recordsResealed: UInt64 = 0
+
+  /// When the unfinished rotation began, ISO 8601 (pending only).
+  public var rotationStartedAt: String = String()
+
+  /// TenantKeyring fingerprint: a recovery kit for this keyring shows the same.
+  public var keyringFingerprint: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "renkei.admin.v1"
@@ -3050,6 +3153,231 @@ nonisolated extension Renkei_Admin_V1_AssessmentFiguresResponse: SwiftProtobuf.M
     if lhs.backupMode != rhs.backupMode {return false}
     if lhs.encryption != rhs.encryption {return false}
     if lhs.recordItems != rhs.recordItems {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_KeyRotateTenantRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KeyRotateTenantRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{3}acting_code\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.session) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 1)
+    }
+    if !self.actingCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_KeyRotateTenantRequest, rhs: Renkei_Admin_V1_KeyRotateTenantRequest) -> Bool {
+    if lhs.session != rhs.session {return false}
+    if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_KeyRotateTenantResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KeyRotateTenantResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}previous_version\0\u{3}new_version\0\u{3}keyring_fingerprint\0\u{3}audit_sequence\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.previousVersion) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.newVersion) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.keyringFingerprint) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.auditSequence) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.previousVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.previousVersion, fieldNumber: 1)
+    }
+    if self.newVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.newVersion, fieldNumber: 2)
+    }
+    if !self.keyringFingerprint.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyringFingerprint, fieldNumber: 3)
+    }
+    if self.auditSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.auditSequence, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_KeyRotateTenantResponse, rhs: Renkei_Admin_V1_KeyRotateTenantResponse) -> Bool {
+    if lhs.previousVersion != rhs.previousVersion {return false}
+    if lhs.newVersion != rhs.newVersion {return false}
+    if lhs.keyringFingerprint != rhs.keyringFingerprint {return false}
+    if lhs.auditSequence != rhs.auditSequence {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_KeyStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KeyStatusRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{3}acting_code\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.session) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.actingCode) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.session.isEmpty {
+      try visitor.visitSingularStringField(value: self.session, fieldNumber: 1)
+    }
+    if !self.actingCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.actingCode, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_KeyStatusRequest, rhs: Renkei_Admin_V1_KeyStatusRequest) -> Bool {
+    if lhs.session != rhs.session {return false}
+    if lhs.actingCode != rhs.actingCode {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_KeyVersionRecords: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KeyVersionRecords"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}records\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.version) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.records) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.version != 0 {
+      try visitor.visitSingularUInt32Field(value: self.version, fieldNumber: 1)
+    }
+    if self.records != 0 {
+      try visitor.visitSingularUInt64Field(value: self.records, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_KeyVersionRecords, rhs: Renkei_Admin_V1_KeyVersionRecords) -> Bool {
+    if lhs.version != rhs.version {return false}
+    if lhs.records != rhs.records {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Renkei_Admin_V1_KeyStatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KeyStatusResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{3}current_version\0\u{3}versions_held\0\u{1}records\0\u{3}records_remaining\0\u{3}records_total\0\u{3}reencryption_pending\0\u{3}records_resealed\0\u{3}rotation_started_at\0\u{3}keyring_fingerprint\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.currentVersion) }()
+      case 3: try { try decoder.decodeRepeatedUInt32Field(value: &self.versionsHeld) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.records) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.recordsRemaining) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.recordsTotal) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.reencryptionPending) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.recordsResealed) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.rotationStartedAt) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.keyringFingerprint) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.code.isEmpty {
+      try visitor.visitSingularStringField(value: self.code, fieldNumber: 1)
+    }
+    if self.currentVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.currentVersion, fieldNumber: 2)
+    }
+    if !self.versionsHeld.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.versionsHeld, fieldNumber: 3)
+    }
+    if !self.records.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.records, fieldNumber: 4)
+    }
+    if self.recordsRemaining != 0 {
+      try visitor.visitSingularUInt64Field(value: self.recordsRemaining, fieldNumber: 5)
+    }
+    if self.recordsTotal != 0 {
+      try visitor.visitSingularUInt64Field(value: self.recordsTotal, fieldNumber: 6)
+    }
+    if self.reencryptionPending != false {
+      try visitor.visitSingularBoolField(value: self.reencryptionPending, fieldNumber: 7)
+    }
+    if self.recordsResealed != 0 {
+      try visitor.visitSingularUInt64Field(value: self.recordsResealed, fieldNumber: 8)
+    }
+    if !self.rotationStartedAt.isEmpty {
+      try visitor.visitSingularStringField(value: self.rotationStartedAt, fieldNumber: 9)
+    }
+    if !self.keyringFingerprint.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyringFingerprint, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Renkei_Admin_V1_KeyStatusResponse, rhs: Renkei_Admin_V1_KeyStatusResponse) -> Bool {
+    if lhs.code != rhs.code {return false}
+    if lhs.currentVersion != rhs.currentVersion {return false}
+    if lhs.versionsHeld != rhs.versionsHeld {return false}
+    if lhs.records != rhs.records {return false}
+    if lhs.recordsRemaining != rhs.recordsRemaining {return false}
+    if lhs.recordsTotal != rhs.recordsTotal {return false}
+    if lhs.reencryptionPending != rhs.reencryptionPending {return false}
+    if lhs.recordsResealed != rhs.recordsResealed {return false}
+    if lhs.rotationStartedAt != rhs.rotationStartedAt {return false}
+    if lhs.keyringFingerprint != rhs.keyringFingerprint {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
