@@ -21,6 +21,7 @@ struct Renkei: AsyncParsableCommand {
             ClusterCommand.self,
             VaultCommand.self, BackupCommand.self, RestoreCommand.self,
             LoginCommand.self, LogoutCommand.self, UserCommand.self, MediaCommand.self, AssessmentCommand.self, DoctorCommand.self,
+            KeyCommand.self,
         ]
     )
 }
