@@ -65,7 +65,7 @@ struct KeyRotateMaster: ParsableCommand {
             let killAt = ProcessInfo.processInfo.environment["RENKEI_TEST_KILL_AT_STEP"]
             func dieIf(_ point: String) {
                 guard killAt == point else { return }
-                fflush(stdout)
+                fflush(nil)
                 kill(getpid(), SIGKILL)
             }
             let report: MasterKeyRotation.Report
@@ -83,7 +83,7 @@ struct KeyRotateMaster: ParsableCommand {
                         print("step \(step.rawValue)/\(MasterKeyRotation.Step.allCases.count) done: \(step)")
                         dieIf("\(step.rawValue)")
                     }
-                    fflush(stdout)
+                    fflush(nil)
                 }
             } catch {
                 throw CLIFailure(error.description, exitCode: error.code == .invalidArgument ? .validationFailure : .failure)
