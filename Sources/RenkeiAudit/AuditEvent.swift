@@ -55,6 +55,9 @@ public struct AuditEvent: RawRepresentable, Hashable, Sendable, Codable, CustomS
     public static let mediaErased = AuditEvent(rawValue: "media-erased")
     /// An operation was refused because the account's role does not allow it.
     public static let permissionDenied = AuditEvent(rawValue: "permission-denied")
+    /// The node's master key was replaced (`renkei key rotate-master`); the
+    /// detail names the old and new fingerprints.
+    public static let masterKeyRotated = AuditEvent(rawValue: "master-key-rotated")
 
     public var description: String { rawValue }
 

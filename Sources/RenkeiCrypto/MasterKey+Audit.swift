@@ -2,7 +2,8 @@ import Crypto
 
 extension MasterKey {
     /// The key that chains the audit log of tenant `code`: HKDF-SHA256 of the
-    /// master key, no salt, info "renkei audit v1" ‖ 0x00 ‖ code (UTF-8), 32 bytes.
+    /// master key's derivation root (the key itself on a node whose master
+    /// key was never rotated; ADR 0011), no salt, info "renkei audit v1" ‖ 0x00 ‖ code (UTF-8), 32 bytes.
     ///
     /// Derived rather than stored, and not in the tenant's keyring, because the
     /// audit log must outlive the tenant: deleting a tenant shreds its keyring,
@@ -13,7 +14,7 @@ extension MasterKey {
     /// tenant's does not verify.
     public func auditKey(for code: String) -> SymmetricKey {
         HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: key,
+            inputKeyMaterial: derivationRoot,
             info: Array("renkei audit v1".utf8) + [0] + Array(code.utf8),
             outputByteCount: 32)
     }

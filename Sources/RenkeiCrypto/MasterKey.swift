@@ -13,9 +13,16 @@ import Crypto
 /// `MasterKey` shows only the fingerprint.
 public struct MasterKey: Sendable {
     let key: SymmetricKey
+    /// The secret the node's derived keys (`auditKey(for:)`, `accessKey()`)
+    /// come from. It is the key itself until a rotation: then the new key
+    /// carries the old root (sealed in `DATA/keys/derivation-root.sealed`,
+    /// see `MasterKey+DerivationRoot.swift`), so audit logs and the account
+    /// file stay readable across a change of master key.
+    let derivationRoot: SymmetricKey
 
-    init(key: SymmetricKey) {
+    init(key: SymmetricKey, derivationRoot: SymmetricKey? = nil) {
         self.key = key
+        self.derivationRoot = derivationRoot ?? key
     }
 
     /// A new random master key (not yet stored anywhere).

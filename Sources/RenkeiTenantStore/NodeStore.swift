@@ -143,7 +143,7 @@ public final class NodeStore: Sendable {
         return try loadMasterKey(directory, source: source, manifest: try readManifest(directory))
     }
 
-    private static func readManifest(_ directory: NodeDirectory) throws(NodeError) -> NodeManifest {
+    static func readManifest(_ directory: NodeDirectory) throws(NodeError) -> NodeManifest {
         do {
             let bytes = try SecureFile.readAll(atPath: directory.manifestPath)
             return try JSONDecoder().decode(NodeManifest.self, from: Data(bytes))
@@ -152,8 +152,12 @@ public final class NodeStore: Sendable {
         }
     }
 
+    /// Every user of the master key comes through here (`open`, the public
+    /// `loadMasterKey`, the recovery-kit installer), so every one of them
+    /// gets the derivation root applied and refuses a half-rotated node.
     private static func loadMasterKey(_ directory: NodeDirectory, source: MasterKeySource, manifest: NodeManifest) throws(NodeError) -> MasterKey {
-        let key: MasterKey
+        try refuseInterruptedRotation(directory, source: source)
+        var key: MasterKey
         do {
             switch source {
             case .dataDirectory: key = try MasterKey.load(fromPath: directory.defaultMasterKeyPath)
@@ -165,6 +169,16 @@ public final class NodeStore: Sendable {
         }
         guard key.fingerprint == manifest.masterKeyFingerprint else {
             throw NodeError(.keys, "the master key (fingerprint \(key.fingerprint)) is not this node's (expected \(manifest.masterKeyFingerprint))")
+        }
+        // A node whose master key was rotated derives its audit and access
+        // keys from the root it had before (ADR 0011); without the file the
+        // root is the key itself, as on every node never rotated.
+        if FileManager.default.fileExists(atPath: directory.derivationRootPath) {
+            do {
+                key = try key.applyingDerivationRoot(sealed: try SecureFile.readAll(atPath: directory.derivationRootPath))
+            } catch {
+                throw NodeError(.keys, "cannot open \(directory.derivationRootPath) (the root of the audit and account keys): \(error)", cause: error)
+            }
         }
         return key
     }

@@ -10,15 +10,6 @@ import RenkeiWire
 // Tenant data-key rotation (issue 7, item 3): `renkei key rotate-tenant` and
 // `renkei key status`.
 
-/// The `key` command group. Kept trivial on purpose: another branch adds
-/// `rotate-master` to a group of the same name, and the two are merged.
-struct KeyCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "key",
-        abstract: "Rotate keys and show their state.",
-        subcommands: [KeyRotateTenant.self, KeyStatus.self])
-}
-
 extension Renkei_Admin_V1_KeyRotateTenantRequest: SessionCarrying {}
 extension Renkei_Admin_V1_KeyStatusRequest: SessionCarrying {}
 
