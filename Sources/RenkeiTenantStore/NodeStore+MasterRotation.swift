@@ -387,13 +387,7 @@ public struct MasterKeyRotation: Sendable {
     }
 
     private func writeManifest(_ manifest: NodeManifest) throws(NodeError) {
-        do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try SecureFile.writeAtomically(Array(try encoder.encode(manifest)) + [0x0A], toPath: directory.manifestPath, mode: 0o644)
-        } catch {
-            throw NodeError(.storage, "cannot write \(directory.manifestPath)", cause: error)
-        }
+        try NodeStore.writeManifest(manifest, to: directory)
     }
 
     /// Overwrites the old key file with zeros (best effort, as

@@ -86,6 +86,14 @@ public final class NodeStore: Sendable {
         let manifest = NodeManifest(
             nodeID: UUID().uuidString.lowercased(), createdAt: Date().ISO8601Format(),
             masterKeyFingerprint: key.fingerprint)
+        try writeManifest(manifest, to: directory)
+        logger.info("node initialized", metadata: ["node": "\(manifest.nodeID)", "master-key": "\(key.fingerprint)"])
+        return manifest
+    }
+
+    /// Writes `node.json` atomically (at init, and when a master key rotation
+    /// records the new fingerprint).
+    static func writeManifest(_ manifest: NodeManifest, to directory: NodeDirectory) throws(NodeError) {
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -93,8 +101,6 @@ public final class NodeStore: Sendable {
         } catch {
             throw NodeError(.storage, "cannot write \(directory.manifestPath)", cause: error)
         }
-        logger.info("node initialized", metadata: ["node": "\(manifest.nodeID)", "master-key": "\(key.fingerprint)"])
-        return manifest
     }
 
     static func makeDirectory(_ path: String) throws(NodeError) {

@@ -22,58 +22,50 @@ import Testing
         }
         let ports = try ClusterCommandTests.freePorts(3)
         let (nodePort, vaultPort, metricsPort) = (ports[0], ports[1], ports[2])
-        func step(_ name: String, _ arguments: [String], environment: [String: String] = [:],
-                  sourceLocation: SourceLocation = #_sourceLocation) throws -> Renkei.Result {
-            let result = try Renkei.run(arguments, environment: environment)
-            try #require(result.exitCode == 0, "step \(name): renkei \(arguments.joined(separator: " ")) exited \(result.exitCode)\n\(result.stdout)\(result.stderr)",
-                         sourceLocation: sourceLocation)
-            return result
-        }
 
         // 0. The federation CA.
-        _ = try step("0", ["ca", "init", "--dir", ca, "--name", "Renkei Federation CA", "--valid-days", "3650"])
+        _ = try Self.step("0", ["ca", "init", "--dir", ca, "--name", "Renkei Federation CA", "--valid-days", "3650"])
         #expect(InquireBulkCommandTests.mode(ca + "/ca.key") == 0o600)
 
         // 1. Data directory and master key.
-        let initialized = try step("1", ["init", "--data", data])
+        let initialized = try Self.step("1", ["init", "--data", data])
         #expect(initialized.stdout.contains("master key fingerprint"))
         #expect(InquireBulkCommandTests.mode(data + "/master.key") == 0o600)
 
         // 2. The municipality, with its recovery kit.
         try "a passphrase of the kit custodian\n".write(toFile: kits + "/322016.passphrase", atomically: true, encoding: .utf8)
-        _ = try step("2", ["tenant", "add", "--data", data, "--code", "322016", "--name", "松江市",
+        _ = try Self.step("2", ["tenant", "add", "--data", data, "--code", "322016", "--name", "松江市",
                            "--recovery-kit", kits + "/322016.kit", "--passphrase-file", kits + "/322016.passphrase"])
         #expect(InquireBulkCommandTests.mode(kits + "/322016.kit") == 0o600)
-        let listed = try step("2", ["tenant", "list", "--data", data])
+        let listed = try Self.step("2", ["tenant", "list", "--data", data])
         #expect(listed.stdout.contains("322016"), "\(listed.stdout)")
 
         // 3. The first administrator, offline.
         let password = root + "/admin.password"
         try "administrator-password-1\n".write(toFile: password, atomically: true, encoding: .utf8)
-        let added = try step("3", ["user", "add", "--data", data, "--code", "322016", "--login", "admin-matsue",
+        let added = try Self.step("3", ["user", "add", "--data", data, "--code", "322016", "--login", "admin-matsue",
                                    "--role", "administrator", "--person", "Test Administrator", "--password-file", password])
         #expect(added.stdout.contains("otpauth://totp/"))
-        let secretLine = try #require(added.stdout.split(separator: "\n").first { $0.hasPrefix("one-time-code secret") })
         let secretFile = root + "/admin.secret"
-        try String(secretLine.split(separator: " ").last!).write(toFile: secretFile, atomically: true, encoding: .utf8)
+        try Self.keepSecret(of: added, in: secretFile)
 
         // 4. The node certificate (and the vault's, for step 10).
-        _ = try step("4", ["ca", "issue", "node", "--dir", ca, "--name", "matsue", "--codes", "322016",
+        _ = try Self.step("4", ["ca", "issue", "node", "--dir", ca, "--name", "matsue", "--codes", "322016",
                            "--dns", "node.matsue.example.lg.jp", "--ip", "127.0.0.1", "--out", issued + "/matsue"])
-        let shown = try step("4", ["ca", "show", issued + "/matsue/matsue.pem"])
+        let shown = try Self.step("4", ["ca", "show", issued + "/matsue/matsue.pem"])
         #expect(shown.stdout.contains("322016") && shown.stdout.contains("node"), "\(shown.stdout)")
         #expect(InquireBulkCommandTests.mode(issued + "/matsue/matsue.key") == 0o600)
-        _ = try step("4", ["ca", "issue", "vault", "--dir", ca, "--name", "vault", "--ip", "127.0.0.1", "--out", issued + "/vault"])
+        _ = try Self.step("4", ["ca", "issue", "vault", "--dir", ca, "--name", "vault", "--ip", "127.0.0.1", "--out", issued + "/vault"])
 
         // 5. The directory entry, signed; the revocation list.
         try """
         {"nodes": [{"name": "matsue", "endpoint": "127.0.0.1:\(nodePort)", "codes": ["322016"], "certificate": "\(issued)/matsue/matsue.pem"}]}
         """.write(toFile: root + "/directory.json", atomically: true, encoding: .utf8)
-        _ = try step("5", ["directory", "sign", "--dir", ca, "--in", root + "/directory.json",
+        _ = try Self.step("5", ["directory", "sign", "--dir", ca, "--in", root + "/directory.json",
                            "--out", root + "/directory.signed.json", "--valid-hours", "24"])
-        let verified = try step("5", ["directory", "verify", "--dir", ca, root + "/directory.signed.json"])
+        let verified = try Self.step("5", ["directory", "verify", "--dir", ca, root + "/directory.signed.json"])
         #expect(verified.stdout.contains("322016"), "\(verified.stdout)")
-        _ = try step("5", ["ca", "crl", "--dir", ca, "--out", root + "/revocations.signed.json", "--valid-days", "7"])
+        _ = try Self.step("5", ["ca", "crl", "--dir", ca, "--out", root + "/revocations.signed.json", "--valid-days", "7"])
 
         // 6. Configuration, TLS files and the operator view.
         for (from, to) in [(issued + "/matsue/matsue.pem", "node.pem"), (issued + "/matsue/matsue.key", "node.key"),
@@ -120,18 +112,18 @@ import Testing
 
         // 9. Log in as the administrator; the accounts; doctor beside the running node.
         let session = ["RENKEI_SESSION_FILE": root + "/admin.session"]
-        let code = try step("9", ["user", "totp", "--secret-file", secretFile]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try step("9", ["login", "--node", view, "--user", "admin-matsue", "--password-file", password, "--totp", code], environment: session)
-        let users = try step("9", ["user", "list", "--node", view], environment: session)
+        let code = try Self.step("9", ["user", "totp", "--secret-file", secretFile]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try Self.step("9", ["login", "--node", view, "--user", "admin-matsue", "--password-file", password, "--totp", code], environment: session)
+        let users = try Self.step("9", ["user", "list", "--node", view], environment: session)
         #expect(users.stdout.contains("admin-matsue") && users.stdout.contains("administrator"), "\(users.stdout)")
-        let beside = try step("9", ["doctor", "--node", view])
+        let beside = try Self.step("9", ["doctor", "--node", view])
         #expect(beside.stdout.contains("OK    admin-socket: a node is serving"), "\(beside.stdout)")
 
         // 10. The first backup: committed by the vault, acknowledged up to the last change.
-        _ = try step("10", ["backup", "now", "--node", view], environment: session)
+        _ = try Self.step("10", ["backup", "now", "--node", view], environment: session)
         var status: [String: Any] = [:]
         for _ in 0..<300 {
-            let json = try step("10", ["backup", "status", "--node", view, "--json"], environment: session).stdout
+            let json = try Self.step("10", ["backup", "status", "--node", view, "--json"], environment: session).stdout
             status = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]) ?? [:]
             if BackupCluster.uint(status["lastAckedSeq"]) == BackupCluster.uint(status["lastChangeSeq"]) { break }
             usleep(100_000)
@@ -140,8 +132,8 @@ import Testing
         #expect(status["vaultReachable"] as? Bool == true, "\(status)")
 
         // Rollback: the certificate revoked and the new list names it.
-        _ = try step("rollback", ["ca", "revoke", "--dir", ca, "--cert", issued + "/matsue/matsue.pem", "--reason", "installation abandoned"])
-        _ = try step("rollback", ["ca", "crl", "--dir", ca, "--out", root + "/revocations2.signed.json", "--valid-days", "7"])
+        _ = try Self.step("rollback", ["ca", "revoke", "--dir", ca, "--cert", issued + "/matsue/matsue.pem", "--reason", "installation abandoned"])
+        _ = try Self.step("rollback", ["ca", "crl", "--dir", ca, "--out", root + "/revocations2.signed.json", "--valid-days", "7"])
         let serial = try #require(shown.stdout.split(separator: "\n").first { $0.contains("serial") }?.split(separator: " ").last)
         let signed = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/revocations2.signed.json"))) as? [String: Any])
         let payload = try #require((signed["payload"] as? String).flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) })
@@ -166,22 +158,14 @@ import Testing
         let view = dir + "/322016", data = dir + "/nodes/matsue/data"
         let number = try Renkei.run(["cluster", "sample", "--dir", dir, "--code", "322016", "--count", "1"])
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        func step(_ name: String, _ arguments: [String], environment: [String: String] = [:],
-                  sourceLocation: SourceLocation = #_sourceLocation) throws -> Renkei.Result {
-            let result = try Renkei.run(arguments, environment: environment)
-            try #require(result.exitCode == 0, "step \(name): renkei \(arguments.joined(separator: " ")) exited \(result.exitCode)\n\(result.stdout)\(result.stderr)",
-                         sourceLocation: sourceLocation)
-            return result
-        }
         // Before the incident: a clerk and an auditor (added by the demo administrator), both logged in.
         let password = scratch.path + "/password"
         try "an-operator-password-1\n".write(toFile: password, atomically: true, encoding: .utf8)
         var sessions: [String: [String: String]] = [:]
         for (login, role) in [("clerk1", "clerk"), ("auditor1", "auditor")] {
-            let added = try step("setup", ["user", "add", "--node", view, "--login", login, "--role", role, "--person", "Test \(role)",
+            let added = try Self.step("setup", ["user", "add", "--node", view, "--login", login, "--role", role, "--person", "Test \(role)",
                                            "--password-file", password])
-            let secret = try #require(added.stdout.split(separator: "\n").first { $0.hasPrefix("one-time-code secret") }?.split(separator: " ").last)
-            try String(secret).write(toFile: scratch.path + "/\(login).secret", atomically: true, encoding: .utf8)
+            try Self.keepSecret(of: added, in: scratch.path + "/\(login).secret")
             sessions[login] = ["RENKEI_SESSION_FILE": scratch.path + "/\(login).session"]
         }
         // Each one-time code is accepted once, so a second login waits for the next 30-second step.
@@ -189,7 +173,7 @@ import Testing
         func logIn(_ login: String) throws -> Renkei.Result {
             var code = ""
             for _ in 0..<70 {
-                code = try step("totp", ["user", "totp", "--secret-file", scratch.path + "/\(login).secret"]).stdout
+                code = try Self.step("totp", ["user", "totp", "--secret-file", scratch.path + "/\(login).secret"]).stdout
                     .trimmingCharacters(in: .whitespacesAndNewlines)
                 if code != usedCodes[login] { break }
                 usleep(500_000)
@@ -199,22 +183,22 @@ import Testing
                                   environment: sessions[login]!)
         }
         try #require(try logIn("clerk1").exitCode == 0)
-        _ = try step("setup", ["resident", "show", "--node", view, "--number", number], environment: sessions["clerk1"]!)
+        _ = try Self.step("setup", ["resident", "show", "--node", view, "--number", number], environment: sessions["clerk1"]!)
 
         // 1. Review, disable the account involved, list.
-        let review = try step("1", ["user", "review", "--node", view])
+        let review = try Self.step("1", ["user", "review", "--node", view])
         #expect(review.stdout.contains("clerk1") && review.stdout.contains("auditor1"), "\(review.stdout)")
-        _ = try step("1", ["user", "disable", "--node", view, "--login", "clerk1", "--reason", "incident 2026-11-28-01"])
+        _ = try Self.step("1", ["user", "disable", "--node", view, "--login", "clerk1", "--reason", "incident 2026-11-28-01"])
         let cut = try Renkei.run(["resident", "show", "--node", view, "--number", number], environment: sessions["clerk1"]!)
         #expect(cut.exitCode == 4, "the disabled account's session ended: \(cut.stdout)\(cut.stderr)")
         #expect(try logIn("clerk1").exitCode == 4, "a disabled account cannot log in")
-        let listed = try step("1", ["user", "list", "--node", view])
+        let listed = try Self.step("1", ["user", "list", "--node", view])
         let clerkLine = try #require(listed.stdout.split(separator: "\n").first { $0.contains("clerk1") })
         #expect(clerkLine.contains("disabled"), "\(listed.stdout)")
 
         // 2. End every session: a restart; /readyz 200 again; the auditor must log in again.
         try #require(try logIn("auditor1").exitCode == 0)
-        _ = try step("2", ["cluster", "restart", "--dir", dir, "matsue"])
+        _ = try Self.step("2", ["cluster", "restart", "--dir", dir, "matsue"])
         try #require(Self.waitUntil { (try? MetricsEndpointTests.get("/readyz", port: ports[1]))?.status == 200 })
         let stale = try Renkei.run(["audit", "export", "--node", view, "--out", scratch.path + "/stale.csv"], environment: sessions["auditor1"]!)
         #expect(stale.exitCode == 4 && stale.stderr.contains("renkei login"), "\(stale.stderr)")
@@ -227,12 +211,12 @@ import Testing
         }
         let sums = try runTool("/usr/bin/sha256sum", [incident + "/322016.log", incident + "/322016.head"])
         #expect(sums.exitCode == 0 && sums.stdout.split(separator: "\n").count == 2)
-        let verified = try step("3", ["audit", "verify", "--data", data])
+        let verified = try Self.step("3", ["audit", "verify", "--data", data])
         #expect(verified.stdout.contains("intact"), "\(verified.stdout)")
         try #require(try logIn("auditor1").exitCode == 0)
         let day = 86_400.0
         func date(_ offset: Double) -> String { String(Date().addingTimeInterval(offset).ISO8601Format().prefix(10)) }
-        _ = try step("3", ["audit", "export", "--node", view, "--from", date(-day), "--to", date(day),
+        _ = try Self.step("3", ["audit", "export", "--node", view, "--from", date(-day), "--to", date(day),
                                       "--out", incident + "/322016-oplog.csv"], environment: sessions["auditor1"]!)
         let csv = try String(contentsOfFile: incident + "/322016-oplog.csv", encoding: .utf8)
         for event in ["account-added", "login", "resident-viewed", "accounts-reviewed", "account-disabled", "login-failed"] {
@@ -240,28 +224,28 @@ import Testing
         }
         #expect(csv.contains("incident 2026-11-28-01"), "the reason is in the log")
         #expect(!csv.contains(number), "no Individual Number in the operation log")
-        _ = try step("3", ["audit", "export", "--node", view, "--from", date(2 * day), "--to", date(3 * day),
+        _ = try Self.step("3", ["audit", "export", "--node", view, "--from", date(2 * day), "--to", date(3 * day),
                                     "--out", incident + "/empty.csv"], environment: sessions["auditor1"]!)
         let empty = try String(contentsOfFile: incident + "/empty.csv", encoding: .utf8)
         #expect(empty.split(separator: "\n").count == 1, "a period after today holds only the header: \(empty)")
 
         // 4. Revoke the node's certificate by serial; the node reloads the list; doctor fails the certificate.
         let certificate = dir + "/nodes/matsue/tls/matsue.pem"
-        let shown = try step("4", ["ca", "show", certificate])
+        let shown = try Self.step("4", ["ca", "show", certificate])
         let serial = try #require(shown.stdout.split(separator: "\n").first { $0.contains("serial") }?.split(separator: " ").last)
-        _ = try step("4", ["ca", "revoke", "--dir", dir + "/pki", "--serial", String(serial), "--reason", "key compromise, incident 2026-11-28-01"])
+        _ = try Self.step("4", ["ca", "revoke", "--dir", dir + "/pki", "--serial", String(serial), "--reason", "key compromise, incident 2026-11-28-01"])
         let list = dir + "/federation/revocations.signed.json"
-        _ = try step("4", ["ca", "crl", "--dir", dir + "/pki", "--out", list + ".new"])
+        _ = try Self.step("4", ["ca", "crl", "--dir", dir + "/pki", "--out", list + ".new"])
         #expect(rename(list + ".new", list) == 0)
         let doctor = try Renkei.run(["doctor", "--node", view])
         #expect(doctor.exitCode == 1 && doctor.stdout.contains("FAIL  certificate:") && doctor.stdout.lowercased().contains("revoked"),
                 "\(doctor.stdout)")
 
         // 7. Last resort: the administrator crypto-shreds the municipality; its log survives.
-        _ = try step("7", ["tenant", "delete", "--node", view, "--confirm", "322016"])
+        _ = try Self.step("7", ["tenant", "delete", "--node", view, "--confirm", "322016"])
         try #require(Self.waitUntil { (try? MetricsEndpointTests.get("/readyz", port: ports[1]))?.status == 503 },
                      "a node with no municipality is not ready")
-        let survived = try step("7", ["audit", "verify", "--data", data])
+        let survived = try Self.step("7", ["audit", "verify", "--data", data])
         #expect(survived.stdout.contains("intact"), "\(survived.stdout)")
         let keyrings = (try? FileManager.default.contentsOfDirectory(atPath: data + "/keys")) ?? []
         #expect(!keyrings.contains { $0.hasPrefix("322016") }, "the keyring is erased: \(keyrings)")
@@ -285,25 +269,11 @@ import Testing
         defer { _ = try? Renkei.run(["cluster", "down", "--dir", dir, "--grace", "5"]) }
         try #require(try Renkei.run(["cluster", "up", root + "/cluster.json", "--dir", dir]).exitCode == 0)
         let ca = dir + "/pki", federation = dir + "/federation", node = dir + "/nodes/hamada-yasugi", data = node + "/data"
-        func step(_ name: String, _ arguments: [String], environment: [String: String] = [:],
-                  sourceLocation: SourceLocation = #_sourceLocation) throws -> Renkei.Result {
-            let result = try Renkei.run(arguments, environment: environment)
-            try #require(result.exitCode == 0, "step \(name): renkei \(arguments.joined(separator: " ")) exited \(result.exitCode)\n\(result.stdout)\(result.stderr)",
-                         sourceLocation: sourceLocation)
-            return result
-        }
-        func acknowledged(_ view: String, environment: [String: String] = [:]) -> Bool {
-            Self.waitUntil(seconds: 60) {
-                let json = (try? Renkei.run(["backup", "status", "--node", view, "--json"], environment: environment))?.stdout ?? ""
-                let status = ((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any]) ?? [:]
-                return status["lastChangeSeq"] != nil && BackupCluster.uint(status["lastAckedSeq"]) == BackupCluster.uint(status["lastChangeSeq"])
-            }
-        }
 
         // 1. A certificate carrying both codes.
         let issued = root + "/secure/issued/hamada-yasugi-2"
-        _ = try step("1", ["ca", "issue", "node", "--dir", ca, "--name", "hamada-yasugi", "--codes", "322024,322067", "--ip", "127.0.0.1", "--out", issued])
-        #expect(try step("1", ["ca", "show", issued + "/hamada-yasugi.pem"]).stdout.contains("322067"))
+        _ = try Self.step("1", ["ca", "issue", "node", "--dir", ca, "--name", "hamada-yasugi", "--codes", "322024,322067", "--ip", "127.0.0.1", "--out", issued])
+        #expect(try Self.step("1", ["ca", "show", issued + "/hamada-yasugi.pem"]).stdout.contains("322067"))
 
         // 2. The directory with 322067 on hamada-yasugi's new key.
         var input = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: federation + "/directory.json"))) as? [String: Any])
@@ -315,11 +285,11 @@ import Testing
         input["nodes"] = entries
         try JSONSerialization.data(withJSONObject: input).write(to: URL(fileURLWithPath: federation + "/directory.next.json"))
         let nextDirectory = root + "/directory.next.signed.json"
-        _ = try step("2", ["directory", "sign", "--dir", ca, "--in", federation + "/directory.next.json", "--out", nextDirectory])
-        #expect(try step("2", ["directory", "verify", "--dir", ca, nextDirectory]).stdout.contains("322067"))
+        _ = try Self.step("2", ["directory", "sign", "--dir", ca, "--in", federation + "/directory.next.json", "--out", nextDirectory])
+        #expect(try Self.step("2", ["directory", "verify", "--dir", ca, nextDirectory]).stdout.contains("322067"))
 
         // 3. The vault has everything; stop the node (SIGTERM, as systemctl stop does).
-        #expect(acknowledged(dir + "/322024"))
+        #expect(Self.acknowledged(dir + "/322024"))
         let pid = try #require(Int32(try String(contentsOfFile: node + "/node.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(kill(pid, SIGTERM) == 0)
         try #require(Self.waitUntil { kill(pid, 0) != 0 }, "the node did not stop")
@@ -328,15 +298,14 @@ import Testing
         let kits = root + "/secure/kits"
         try FileManager.default.createDirectory(atPath: kits, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try "a passphrase of the kit custodian\n".write(toFile: kits + "/322067.passphrase", atomically: true, encoding: .utf8)
-        _ = try step("4", ["tenant", "add", "--data", data, "--code", "322067", "--name", "安来市",
+        _ = try Self.step("4", ["tenant", "add", "--data", data, "--code", "322067", "--name", "安来市",
                            "--recovery-kit", kits + "/322067.kit", "--passphrase-file", kits + "/322067.passphrase"])
         let password = root + "/admin.password"
         try "administrator-password-1\n".write(toFile: password, atomically: true, encoding: .utf8)
-        let added = try step("4", ["user", "add", "--data", data, "--code", "322067", "--login", "admin-yasugi",
+        let added = try Self.step("4", ["user", "add", "--data", data, "--code", "322067", "--login", "admin-yasugi",
                                    "--role", "administrator", "--person", "Test Administrator", "--password-file", password])
-        let secret = try #require(added.stdout.split(separator: "\n").first { $0.hasPrefix("one-time-code secret") }?.split(separator: " ").last)
-        try String(secret).write(toFile: root + "/admin.secret", atomically: true, encoding: .utf8)
-        let tenants = try step("4", ["tenant", "list", "--data", data]).stdout
+        try Self.keepSecret(of: added, in: root + "/admin.secret")
+        let tenants = try Self.step("4", ["tenant", "list", "--data", data]).stdout
         #expect(tenants.contains("322024") && tenants.contains("322067"), "\(tenants)")
 
         // 5. The new certificate and key, and the operator view.
@@ -358,35 +327,34 @@ import Testing
         // 7. Check, then start.
         let doctor = try Renkei.run(["doctor", "--config", node + "/node.json"])
         #expect(doctor.exitCode == 0 && doctor.stdout.contains("admin-socket: no node running"), "\(doctor.stdout)")
-        _ = try step("7", ["cluster", "restart", "--dir", dir, "hamada-yasugi"])
+        _ = try Self.step("7", ["cluster", "restart", "--dir", dir, "hamada-yasugi"])
 
         // 8. The new municipality's administrator: login, base snapshot; a clerk imports.
         let admin = ["RENKEI_SESSION_FILE": root + "/admin.session"]
-        let code = try step("8", ["user", "totp", "--secret-file", root + "/admin.secret"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try step("8", ["login", "--node", view, "--user", "admin-yasugi", "--password-file", password, "--totp", code], environment: admin)
-        _ = try step("8", ["backup", "now", "--node", view], environment: admin)
-        #expect(acknowledged(view, environment: admin))
-        let clerkAdded = try step("8", ["user", "add", "--node", view, "--login", "clerk-yasugi", "--role", "clerk", "--person", "Test Clerk",
+        let code = try Self.step("8", ["user", "totp", "--secret-file", root + "/admin.secret"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try Self.step("8", ["login", "--node", view, "--user", "admin-yasugi", "--password-file", password, "--totp", code], environment: admin)
+        _ = try Self.step("8", ["backup", "now", "--node", view], environment: admin)
+        #expect(Self.acknowledged(view, environment: admin))
+        let clerkAdded = try Self.step("8", ["user", "add", "--node", view, "--login", "clerk-yasugi", "--role", "clerk", "--person", "Test Clerk",
                                         "--password-file", password], environment: admin)
-        let clerkSecret = try #require(clerkAdded.stdout.split(separator: "\n").first { $0.hasPrefix("one-time-code secret") }?.split(separator: " ").last)
-        try String(clerkSecret).write(toFile: root + "/clerk.secret", atomically: true, encoding: .utf8)
+        try Self.keepSecret(of: clerkAdded, in: root + "/clerk.secret")
         let clerk = ["RENKEI_SESSION_FILE": root + "/clerk.session"]
-        let clerkCode = try step("8", ["user", "totp", "--secret-file", root + "/clerk.secret"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try step("8", ["login", "--node", view, "--user", "clerk-yasugi", "--password-file", password, "--totp", clerkCode], environment: clerk)
-        _ = try step("8", ["gen", "population", "--code", "322067", "--count", "10", "--seed", "9", "--out", root + "/pop", "--progress", "none"])
-        let imported = try step("8", ["import", "residents", "--node", view, root + "/pop/residents.csv"], environment: clerk)
+        let clerkCode = try Self.step("8", ["user", "totp", "--secret-file", root + "/clerk.secret"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try Self.step("8", ["login", "--node", view, "--user", "clerk-yasugi", "--password-file", password, "--totp", clerkCode], environment: clerk)
+        _ = try Self.step("8", ["gen", "population", "--code", "322067", "--count", "10", "--seed", "9", "--out", root + "/pop", "--progress", "none"])
+        let imported = try Self.step("8", ["import", "residents", "--node", view, root + "/pop/residents.csv"], environment: clerk)
         #expect(imported.stdout.contains("imported 10 resident rows into 322067"), "\(imported.stdout)")
         let number = try InquireBulkCommandTests.numbers("322067", count: 1, seed: 9)[0]
-        let asked = try step("8", ["inquire", "transfer", "--node", dir + "/322016", "--from", "322067", "--number", number])
+        let asked = try Self.step("8", ["inquire", "transfer", "--node", dir + "/322016", "--from", "322067", "--number", number])
         #expect(asked.stdout.hasPrefix("MATCH"), "a peer reaches 322067 on hamada-yasugi: \(asked.stdout)")
 
         // 9. Revoke the old certificate once the node runs on the new one.
-        _ = try step("9", ["ca", "revoke", "--dir", ca, "--cert", oldCertificate, "--reason", "superseded"])
-        _ = try step("9", ["ca", "crl", "--dir", ca, "--out", federation + "/revocations.signed.json.tmp"])
+        _ = try Self.step("9", ["ca", "revoke", "--dir", ca, "--cert", oldCertificate, "--reason", "superseded"])
+        _ = try Self.step("9", ["ca", "crl", "--dir", ca, "--out", federation + "/revocations.signed.json.tmp"])
         #expect(rename(federation + "/revocations.signed.json.tmp", federation + "/revocations.signed.json") == 0)
         let after = try Renkei.run(["doctor", "--node", view])
         #expect(after.exitCode == 0, "\(after.stdout)")
-        let older = try step("9", ["inquire", "transfer", "--node", dir + "/322016", "--from", "322024",
+        let older = try Self.step("9", ["inquire", "transfer", "--node", dir + "/322016", "--from", "322024",
                                    "--number", try Renkei.run(["cluster", "sample", "--dir", dir, "--code", "322024", "--count", "1"])
                                        .stdout.trimmingCharacters(in: .whitespacesAndNewlines)])
         #expect(older.stdout.hasPrefix("MATCH"), "322024 still answers on the new certificate: \(older.stdout)")
@@ -413,34 +381,18 @@ import Testing
         let view = dir + "/322024", node = dir + "/nodes/hamada-yasugi"
         let kits = ["322024", "322067"].flatMap { ["--recovery-kit", dir + "/\($0)/recovery-kit.json"] }
             + ["322024", "322067"].flatMap { ["--passphrase-file", dir + "/\($0)/recovery-kit.passphrase"] }
-        func step(_ name: String, _ arguments: [String], environment: [String: String] = [:],
-                  sourceLocation: SourceLocation = #_sourceLocation) throws -> Renkei.Result {
-            let result = try Renkei.run(arguments, environment: environment)
-            try #require(result.exitCode == 0, "step \(name): renkei \(arguments.joined(separator: " ")) exited \(result.exitCode)\n\(result.stdout)\(result.stderr)",
-                         sourceLocation: sourceLocation)
-            return result
-        }
-        func acknowledged(_ view: String, environment: [String: String] = [:]) -> Bool {
-            Self.waitUntil(seconds: 60) {
-                let json = (try? Renkei.run(["backup", "status", "--node", view, "--json"], environment: environment))?.stdout ?? ""
-                let status = ((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any]) ?? [:]
-                return status["lastChangeSeq"] != nil && BackupCluster.uint(status["lastAckedSeq"]) == BackupCluster.uint(status["lastChangeSeq"])
-                    && status["vaultReachable"] as? Bool == true
-            }
-        }
         // A real DR operator account (the demo administrator adds it).
         let password = root + "/dr.password"
         try "dr-operator-password-1\n".write(toFile: password, atomically: true, encoding: .utf8)
-        let added = try step("0", ["user", "add", "--node", view, "--login", "dr-hamada", "--role", "dr-operator", "--person", "Test DR Operator",
+        let added = try Self.step("0", ["user", "add", "--node", view, "--login", "dr-hamada", "--role", "dr-operator", "--person", "Test DR Operator",
                                    "--password-file", password])
-        let secret = try #require(added.stdout.split(separator: "\n").first { $0.hasPrefix("one-time-code secret") }?.split(separator: " ").last)
-        try String(secret).write(toFile: root + "/dr.secret", atomically: true, encoding: .utf8)
+        try Self.keepSecret(of: added, in: root + "/dr.secret")
         let dr = ["RENKEI_SESSION_FILE": root + "/dr.session"]
 
         // Part 1, step 1: log in and run the drill with explicit vault view and kits.
-        let code = try step("1", ["user", "totp", "--secret-file", root + "/dr.secret"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try step("1", ["login", "--node", view, "--user", "dr-hamada", "--password-file", password, "--totp", code], environment: dr)
-        let drill = try step("1", ["backup", "drill", "--node", view, "--vault", dir + "/vault"] + kits, environment: dr)
+        let code = try Self.step("1", ["user", "totp", "--secret-file", root + "/dr.secret"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try Self.step("1", ["login", "--node", view, "--user", "dr-hamada", "--password-file", password, "--totp", code], environment: dr)
+        let drill = try Self.step("1", ["backup", "drill", "--node", view, "--vault", dir + "/vault"] + kits, environment: dr)
         for line in ["backup drill of node hamada-yasugi: PASSED", "sentinel:  found", "RPO:", "RTO:", "restored copy removed"] {
             #expect(drill.stdout.contains(line), "missing \(line) in \(drill.stdout)")
         }
@@ -448,29 +400,29 @@ import Testing
                 "\(drill.stdout)")
 
         // Step 2: the vault's files, offline.
-        _ = try step("2", ["backup", "verify", "--vault-data", dir + "/vault-site/data"])
+        _ = try Self.step("2", ["backup", "verify", "--vault-data", dir + "/vault-site/data"])
 
         // Step 3: point in time: before a later import, the counts of then.
-        #expect(acknowledged(view, environment: dr))
+        #expect(Self.acknowledged(view, environment: dr))
         try FileManager.default.createDirectory(atPath: root + "/srv/drill", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         usleep(1_100_000)
         let then = Date().ISO8601Format(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
         usleep(1_100_000)
-        _ = try step("3", ["gen", "population", "--code", "322024", "--count", "3", "--seed", "77", "--out", root + "/pop", "--progress", "none"])
-        _ = try step("3", ["import", "residents", "--node", view, root + "/pop/residents.csv"])
-        _ = try step("3", ["backup", "now", "--node", view], environment: dr)
-        #expect(acknowledged(view, environment: dr))
-        let pit = try step("3", ["restore", "--vault", dir + "/vault", "--code", "322024", "--at", then, "--to", root + "/srv/drill/322024-pit",
+        _ = try Self.step("3", ["gen", "population", "--code", "322024", "--count", "3", "--seed", "77", "--out", root + "/pop", "--progress", "none"])
+        _ = try Self.step("3", ["import", "residents", "--node", view, root + "/pop/residents.csv"])
+        _ = try Self.step("3", ["backup", "now", "--node", view], environment: dr)
+        #expect(Self.acknowledged(view, environment: dr))
+        let pit = try Self.step("3", ["restore", "--vault", dir + "/vault", "--code", "322024", "--at", then, "--to", root + "/srv/drill/322024-pit",
                                  "--recovery-kit", dir + "/322024/recovery-kit.json", "--passphrase-file", dir + "/322024/recovery-kit.passphrase",
                                  "--progress", "lines"])
         #expect(BackupCluster.restoredCounts(pit.stdout, code: "322024")?.first == "6", "6 residents before the import: \(pit.stdout)")
-        let pitList = try step("3", ["tenant", "list", "--data", root + "/srv/drill/322024-pit"]).stdout
+        let pitList = try Self.step("3", ["tenant", "list", "--data", root + "/srv/drill/322024-pit"]).stdout
         #expect(pitList.split(separator: "\n").contains { $0.hasPrefix("322024") && $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first == "6" },
                 "\(pitList)")
 
         // Step 4: from the vault's disks, through the view and by the data directory.
         for (name, vault) in [("full", [dir + "/vault", "--offline"]), ("full2", [dir + "/vault-site/data"])] {
-            let full = try step("4", ["restore", "--vault"] + vault + ["--node", "hamada-yasugi", "--to", root + "/srv/drill/" + name, "--progress", "none"] + kits)
+            let full = try Self.step("4", ["restore", "--vault"] + vault + ["--node", "hamada-yasugi", "--to", root + "/srv/drill/" + name, "--progress", "none"] + kits)
             #expect(BackupCluster.restoredCounts(full.stdout, code: "322024")?.first == "9", "9 residents after the import: \(full.stdout)")
             #expect(BackupCluster.restoredCounts(full.stdout, code: "322067") != nil, "\(full.stdout)")
         }
@@ -481,17 +433,16 @@ import Testing
         try #require(Self.waitUntil { kill(pid, 0) != 0 })
         let replacement = root + "/replacement/var/lib/renkei/node"
         try FileManager.default.createDirectory(atPath: replacement, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let restored = try step("2", ["restore", "--vault", "127.0.0.1:\(ports[1])",
+        let restored = try Self.step("2", ["restore", "--vault", "127.0.0.1:\(ports[1])",
                                       "--cert", dir + "/vault/tls/dr-operator.pem", "--key", dir + "/vault/tls/dr-operator.key",
                                       "--ca", dir + "/vault/tls/ca.pem", "--crl", dir + "/federation/revocations.signed.json",
                                       "--node", "hamada-yasugi", "--to", replacement, "--progress", "none"] + kits)
         #expect(BackupCluster.restoredCounts(restored.stdout, code: "322024")?.first == "9", "\(restored.stdout)")
         // 3. The first administrator; the log starts with restore-performed.
-        let admin = try step("p2-3", ["user", "add", "--data", replacement, "--code", "322024", "--login", "admin-hamada",
+        let admin = try Self.step("p2-3", ["user", "add", "--data", replacement, "--code", "322024", "--login", "admin-hamada",
                                       "--role", "administrator", "--person", "Test Administrator", "--password-file", password])
-        let adminSecret = try #require(admin.stdout.split(separator: "\n").first { $0.hasPrefix("one-time-code secret") }?.split(separator: " ").last)
-        try String(adminSecret).write(toFile: root + "/admin.secret", atomically: true, encoding: .utf8)
-        #expect(try step("p2-3", ["audit", "show", "--data", replacement, "--code", "322024"]).stdout.contains("restore-performed"))
+        try Self.keepSecret(of: admin, in: root + "/admin.secret")
+        #expect(try Self.step("p2-3", ["audit", "show", "--data", replacement, "--code", "322024"]).stdout.contains("restore-performed"))
         // 4–5. The surviving key and certificate; start and check.
         var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: node + "/node.json"))) as? [String: Any])
         config["dataDirectory"] = replacement
@@ -508,10 +459,10 @@ import Testing
         try #require(Self.waitUntil { MetricsEndpointTests.accepts(port: ports[2]) && (try? MetricsEndpointTests.get("/readyz", port: ports[2]))?.status == 200 },
                      "the restored node did not become ready:\n\(Self.tail(root + "/replacement.log"))")
         let session = ["RENKEI_SESSION_FILE": root + "/admin.session"]
-        let adminCode = try step("p2-5", ["user", "totp", "--secret-file", root + "/admin.secret"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try step("p2-5", ["login", "--node", newView, "--user", "admin-hamada", "--password-file", password, "--totp", adminCode], environment: session)
-        _ = try step("p2-5", ["backup", "now", "--node", newView], environment: session)
-        #expect(acknowledged(newView, environment: session), "the restored node ships to the vault again")
+        let adminCode = try Self.step("p2-5", ["user", "totp", "--secret-file", root + "/admin.secret"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try Self.step("p2-5", ["login", "--node", newView, "--user", "admin-hamada", "--password-file", password, "--totp", adminCode], environment: session)
+        _ = try Self.step("p2-5", ["backup", "now", "--node", newView], environment: session)
+        #expect(Self.acknowledged(newView, environment: session), "the restored node ships to the vault again")
     }
 
     /// Ops/runbooks/03-move-municipality.md steps 1 and 3–11: 322067 leaves the
@@ -533,20 +484,13 @@ import Testing
         try #require(try Renkei.run(["cluster", "up", root + "/cluster.json", "--dir", dir]).exitCode == 0)
         let oldView = dir + "/322067", ca = dir + "/pki", federation = dir + "/federation"
         let oldNode = dir + "/nodes/hamada-yasugi"
-        func step(_ name: String, _ arguments: [String], environment: [String: String] = [:],
-                  sourceLocation: SourceLocation = #_sourceLocation) throws -> Renkei.Result {
-            let result = try Renkei.run(arguments, environment: environment)
-            try #require(result.exitCode == 0, "step \(name): renkei \(arguments.joined(separator: " ")) exited \(result.exitCode)\n\(result.stdout)\(result.stderr)",
-                         sourceLocation: sourceLocation)
-            return result
-        }
         let before = root + "/before.csv"
-        _ = try step("0", ["export", "vaccinations", "--node", oldView, "--out", before])
-        let number = try step("0", ["cluster", "sample", "--dir", dir, "--code", "322067", "--count", "1"]).stdout
+        _ = try Self.step("0", ["export", "vaccinations", "--node", oldView, "--out", before])
+        let number = try Self.step("0", ["cluster", "sample", "--dir", dir, "--code", "322067", "--count", "1"]).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
 
         // 1. Bring the vault up to date; keep the old operation log.
-        _ = try step("1", ["backup", "now", "--node", oldView])
+        _ = try Self.step("1", ["backup", "now", "--node", oldView])
         var status: [String: Any] = [:]
         #expect(Self.waitUntil(seconds: 60) {
             let json = (try? Renkei.run(["backup", "status", "--node", oldView, "--json"]))?.stdout ?? ""
@@ -554,39 +498,38 @@ import Testing
             return BackupCluster.uint(status["lastAckedSeq"]) == BackupCluster.uint(status["lastChangeSeq"]) && status["lastChangeSeq"] != nil
         }, "\(status)")
         try FileManager.default.createDirectory(atPath: root + "/secure/archive", withIntermediateDirectories: true)
-        _ = try step("1", ["audit", "export", "--node", oldView, "--out", root + "/secure/archive/322067-oplog-before-move.csv"])
+        _ = try Self.step("1", ["audit", "export", "--node", oldView, "--out", root + "/secure/archive/322067-oplog-before-move.csv"])
 
         // 3. Restore the one municipality into the new data directory.
         let newData = root + "/target/var/lib/renkei/node"
         try FileManager.default.createDirectory(atPath: root + "/target/var/lib/renkei", withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        let restored = try step("3", ["restore", "--vault", dir + "/vault", "--code", "322067", "--node", "hamada-yasugi", "--to", newData,
+        let restored = try Self.step("3", ["restore", "--vault", dir + "/vault", "--code", "322067", "--node", "hamada-yasugi", "--to", newData,
                                       "--recovery-kit", oldView + "/recovery-kit.json", "--passphrase-file", oldView + "/recovery-kit.passphrase",
                                       "--progress", "lines"])
         #expect(BackupCluster.restoredCounts(restored.stdout, code: "322067") != nil, "\(restored.stdout)")
-        let tenants = try step("3", ["tenant", "list", "--data", newData]).stdout
+        let tenants = try Self.step("3", ["tenant", "list", "--data", newData]).stdout
         #expect(tenants.contains("322067") && !tenants.contains("322024"), "\(tenants)")
-        let oplog = try step("3", ["audit", "show", "--data", newData, "--code", "322067"]).stdout
+        let oplog = try Self.step("3", ["audit", "show", "--data", newData, "--code", "322067"]).stdout
         #expect(oplog.contains("restore-performed") && oplog.contains("node=hamada-yasugi"), "\(oplog)")
         let after = root + "/after.csv"
-        _ = try step("3", ["export", "vaccinations", "--data", newData, "--code", "322067", "--out", after])
+        _ = try Self.step("3", ["export", "vaccinations", "--data", newData, "--code", "322067", "--out", after])
         #expect(FileManager.default.contents(atPath: after) == FileManager.default.contents(atPath: before),
                 "the restored municipality exports exactly what the old node did")
 
         // 4. The first administrator of the new node, offline.
         let password = root + "/admin.password"
         try "administrator-password-1\n".write(toFile: password, atomically: true, encoding: .utf8)
-        let added = try step("4", ["user", "add", "--data", newData, "--code", "322067", "--login", "admin-yasugi",
+        let added = try Self.step("4", ["user", "add", "--data", newData, "--code", "322067", "--login", "admin-yasugi",
                                    "--role", "administrator", "--person", "Test Administrator", "--password-file", password])
-        let secret = try #require(added.stdout.split(separator: "\n").first { $0.hasPrefix("one-time-code secret") }?.split(separator: " ").last)
-        try String(secret).write(toFile: root + "/admin.secret", atomically: true, encoding: .utf8)
+        try Self.keepSecret(of: added, in: root + "/admin.secret")
 
         // 5. Certificates: the new node's, and the old node's without 322067.
         let issued = root + "/secure/issued"
-        _ = try step("5", ["ca", "issue", "node", "--dir", ca, "--name", "yasugi", "--codes", "322067", "--ip", "127.0.0.1", "--out", issued + "/yasugi"])
-        _ = try step("5", ["ca", "issue", "node", "--dir", ca, "--name", "hamada-yasugi", "--codes", "322024", "--ip", "127.0.0.1",
+        _ = try Self.step("5", ["ca", "issue", "node", "--dir", ca, "--name", "yasugi", "--codes", "322067", "--ip", "127.0.0.1", "--out", issued + "/yasugi"])
+        _ = try Self.step("5", ["ca", "issue", "node", "--dir", ca, "--name", "hamada-yasugi", "--codes", "322024", "--ip", "127.0.0.1",
                            "--out", issued + "/hamada-yasugi-3"])
-        #expect(try step("5", ["ca", "show", issued + "/hamada-yasugi-3/hamada-yasugi.pem"]).stdout.contains("322067") == false)
+        #expect(try Self.step("5", ["ca", "show", issued + "/hamada-yasugi-3/hamada-yasugi.pem"]).stdout.contains("322067") == false)
 
         // 6. The directory with the new split, signed but not yet distributed.
         var input = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: federation + "/directory.json"))) as? [String: Any])
@@ -600,8 +543,8 @@ import Testing
         // Next to the old input: its certificate paths are relative to it.
         try JSONSerialization.data(withJSONObject: input).write(to: URL(fileURLWithPath: federation + "/directory.next.json"))
         let nextDirectory = root + "/directory.next.signed.json"
-        _ = try step("6", ["directory", "sign", "--dir", ca, "--in", federation + "/directory.next.json", "--out", nextDirectory, "--valid-hours", "24"])
-        #expect(try step("6", ["directory", "verify", "--dir", ca, nextDirectory]).stdout.contains("yasugi"))
+        _ = try Self.step("6", ["directory", "sign", "--dir", ca, "--in", federation + "/directory.next.json", "--out", nextDirectory, "--valid-hours", "24"])
+        #expect(try Self.step("6", ["directory", "verify", "--dir", ca, nextDirectory]).stdout.contains("yasugi"))
 
         // 7. Start the new node on the new directory; log in; its first backup.
         let etc = root + "/target/etc/renkei"
@@ -630,12 +573,12 @@ import Testing
         try #require(Self.waitUntil { MetricsEndpointTests.accepts(port: ports[4]) && (try? MetricsEndpointTests.get("/readyz", port: ports[4]))?.status == 200 },
                      "the new node did not become ready:\n\(Self.tail(root + "/yasugi.log"))")
         let session = ["RENKEI_SESSION_FILE": root + "/admin.session"]
-        let code = try step("7", ["user", "totp", "--secret-file", root + "/admin.secret"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try step("7", ["login", "--node", newView, "--user", "admin-yasugi", "--password-file", password, "--totp", code], environment: session)
-        _ = try step("7", ["backup", "now", "--node", newView], environment: session)
+        let code = try Self.step("7", ["user", "totp", "--secret-file", root + "/admin.secret"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try Self.step("7", ["login", "--node", newView, "--user", "admin-yasugi", "--password-file", password, "--totp", code], environment: session)
+        _ = try Self.step("7", ["backup", "now", "--node", newView], environment: session)
 
         // 8. Delete the municipality on the old node (its administrator: the cluster's demo account).
-        _ = try step("8", ["tenant", "delete", "--node", oldView, "--confirm", "322067"])
+        _ = try Self.step("8", ["tenant", "delete", "--node", oldView, "--confirm", "322067"])
 
         // 9. The old node on its new certificate (the old one kept for step 11).
         let oldCertificate = root + "/hamada-yasugi-old.pem"
@@ -645,7 +588,7 @@ import Testing
             try FileManager.default.copyItem(atPath: issued + "/hamada-yasugi-3/hamada-yasugi." + suffix, toPath: installed + ".tmp")
             #expect(rename(installed + ".tmp", installed) == 0)
         }
-        _ = try step("9", ["cluster", "restart", "--dir", dir, "hamada-yasugi"])
+        _ = try Self.step("9", ["cluster", "restart", "--dir", dir, "hamada-yasugi"])
 
         // 10. Distribute the directory (temporary file, then rename); a peer's inquiry reaches yasugi.
         try FileManager.default.copyItem(atPath: nextDirectory, toPath: federation + "/directory.signed.json.tmp")
@@ -654,16 +597,42 @@ import Testing
             let checked = try Renkei.run(["doctor", "--node", view])
             #expect(checked.exitCode == 0, "doctor \(view): \(checked.stdout)")
         }
-        let asked = try step("10", ["inquire", "transfer", "--node", dir + "/322016", "--from", "322067", "--number", number])
+        let asked = try Self.step("10", ["inquire", "transfer", "--node", dir + "/322016", "--from", "322067", "--number", number])
         #expect(asked.stdout.hasPrefix("MATCH"), "\(asked.stdout)")
 
         // 11. Revoke the old node's previous certificate; inquiries still work.
-        _ = try step("11", ["ca", "revoke", "--dir", ca, "--cert", oldCertificate, "--reason", "superseded"])
-        _ = try step("11", ["ca", "crl", "--dir", ca, "--out", federation + "/revocations.signed.json.tmp"])
+        _ = try Self.step("11", ["ca", "revoke", "--dir", ca, "--cert", oldCertificate, "--reason", "superseded"])
+        _ = try Self.step("11", ["ca", "crl", "--dir", ca, "--out", federation + "/revocations.signed.json.tmp"])
         #expect(rename(federation + "/revocations.signed.json.tmp", federation + "/revocations.signed.json") == 0)
-        #expect(try step("11", ["inquire", "transfer", "--node", dir + "/322016", "--from", "322067", "--number", number]).stdout.hasPrefix("MATCH"))
+        #expect(try Self.step("11", ["inquire", "transfer", "--node", dir + "/322016", "--from", "322067", "--number", number]).stdout.hasPrefix("MATCH"))
         let hamada = try Renkei.run(["doctor", "--node", dir + "/322024"])
         #expect(hamada.exitCode == 0, "the old node's new certificate is not the revoked one: \(hamada.stdout)")
+    }
+
+    /// Runs one runbook command; it must exit 0, else the failure names the step.
+    @discardableResult
+    static func step(_ name: String, _ arguments: [String], environment: [String: String] = [:],
+                     sourceLocation: SourceLocation = #_sourceLocation) throws -> Renkei.Result {
+        let result = try Renkei.run(arguments, environment: environment)
+        try #require(result.exitCode == 0, "step \(name): renkei \(arguments.joined(separator: " ")) exited \(result.exitCode)\n\(result.stdout)\(result.stderr)",
+                     sourceLocation: sourceLocation)
+        return result
+    }
+
+    /// Whether, within a minute, the vault acknowledges every change of the
+    /// node behind `view` and is reachable (`backup status --json`).
+    static func acknowledged(_ view: String, environment: [String: String] = [:]) -> Bool {
+        waitUntil(seconds: 60) {
+            let json = (try? Renkei.run(["backup", "status", "--node", view, "--json"], environment: environment))?.stdout ?? ""
+            let status = ((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any]) ?? [:]
+            return status["lastChangeSeq"] != nil && BackupCluster.uint(status["lastAckedSeq"]) == BackupCluster.uint(status["lastChangeSeq"])
+                && status["vaultReachable"] as? Bool == true
+        }
+    }
+
+    /// Keeps the one-time-code secret that `user add` printed once, in `path`.
+    static func keepSecret(of added: Renkei.Result, in path: String) throws {
+        try Self.keepSecret(of: added, in: path)
     }
 
     /// Polls `condition` every 100 ms for at most `seconds`.
