@@ -13,6 +13,7 @@ PACKAGES=(
   libc-bin          # iconv's CP932 converter (gconv) for Shift_JIS CSV files
   python3-venv      # the interop test's venv with grpcio from PyPI (Ops/interop-python.sh)
   iproute2          # ip netns/link: the partition test's network namespaces (PartitionTests, as root)
+  openssl           # the openssl tool: CertificateReloadCommandTests reads the served certificate with s_client
 )
 # Extra packages a caller needs (e.g. postgresql for benchmarks): deps.sh EXTRA...
 PACKAGES+=("$@")
