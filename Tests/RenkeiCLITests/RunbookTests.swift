@@ -103,17 +103,12 @@ import Testing
         #expect(before.stdout.contains("admin-socket: no node running"), "\(before.stdout)")
 
         // 8. Start the node; /readyz answers 200.
-        let node = try Background(["node", "--config", etc + "/node.json"], log: root + "/node.log")
+        let node = try Self.startNode(config: etc + "/node.json", metricsPort: metricsPort, log: root + "/node.log")
         defer { node.process.terminate(); _ = node.wait() }
-        try #require(Self.waitUntil { MetricsEndpointTests.accepts(port: metricsPort) },
-                     "the node's metrics endpoint did not listen:\n\(Self.tail(root + "/node.log"))")
-        try #require(Self.waitUntil { (try? MetricsEndpointTests.get("/readyz", port: metricsPort))?.status == 200 },
-                     "the node did not become ready:\n\(Self.tail(root + "/node.log"))")
 
         // 9. Log in as the administrator; the accounts; doctor beside the running node.
         let session = ["RENKEI_SESSION_FILE": root + "/admin.session"]
-        let code = try Self.step("9", ["user", "totp", "--secret-file", secretFile]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try Self.step("9", ["login", "--node", view, "--user", "admin-matsue", "--password-file", password, "--totp", code], environment: session)
+        try Self.logIn("9", view: view, user: "admin-matsue", passwordFile: password, secretFile: secretFile, environment: session)
         let users = try Self.step("9", ["user", "list", "--node", view], environment: session)
         #expect(users.stdout.contains("admin-matsue") && users.stdout.contains("administrator"), "\(users.stdout)")
         let beside = try Self.step("9", ["doctor", "--node", view])
@@ -331,16 +326,14 @@ import Testing
 
         // 8. The new municipality's administrator: login, base snapshot; a clerk imports.
         let admin = ["RENKEI_SESSION_FILE": root + "/admin.session"]
-        let code = try Self.step("8", ["user", "totp", "--secret-file", root + "/admin.secret"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try Self.step("8", ["login", "--node", view, "--user", "admin-yasugi", "--password-file", password, "--totp", code], environment: admin)
+        try Self.logIn("8", view: view, user: "admin-yasugi", passwordFile: password, secretFile: root + "/admin.secret", environment: admin)
         _ = try Self.step("8", ["backup", "now", "--node", view], environment: admin)
         #expect(Self.acknowledged(view, environment: admin))
         let clerkAdded = try Self.step("8", ["user", "add", "--node", view, "--login", "clerk-yasugi", "--role", "clerk", "--person", "Test Clerk",
                                         "--password-file", password], environment: admin)
         try Self.keepSecret(of: clerkAdded, in: root + "/clerk.secret")
         let clerk = ["RENKEI_SESSION_FILE": root + "/clerk.session"]
-        let clerkCode = try Self.step("8", ["user", "totp", "--secret-file", root + "/clerk.secret"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try Self.step("8", ["login", "--node", view, "--user", "clerk-yasugi", "--password-file", password, "--totp", clerkCode], environment: clerk)
+        try Self.logIn("8", view: view, user: "clerk-yasugi", passwordFile: password, secretFile: root + "/clerk.secret", environment: clerk)
         _ = try Self.step("8", ["gen", "population", "--code", "322067", "--count", "10", "--seed", "9", "--out", root + "/pop", "--progress", "none"])
         let imported = try Self.step("8", ["import", "residents", "--node", view, root + "/pop/residents.csv"], environment: clerk)
         #expect(imported.stdout.contains("imported 10 resident rows into 322067"), "\(imported.stdout)")
@@ -390,8 +383,7 @@ import Testing
         let dr = ["RENKEI_SESSION_FILE": root + "/dr.session"]
 
         // Part 1, step 1: log in and run the drill with explicit vault view and kits.
-        let code = try Self.step("1", ["user", "totp", "--secret-file", root + "/dr.secret"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try Self.step("1", ["login", "--node", view, "--user", "dr-hamada", "--password-file", password, "--totp", code], environment: dr)
+        try Self.logIn("1", view: view, user: "dr-hamada", passwordFile: password, secretFile: root + "/dr.secret", environment: dr)
         let drill = try Self.step("1", ["backup", "drill", "--node", view, "--vault", dir + "/vault"] + kits, environment: dr)
         for line in ["backup drill of node hamada-yasugi: PASSED", "sentinel:  found", "RPO:", "RTO:", "restored copy removed"] {
             #expect(drill.stdout.contains(line), "missing \(line) in \(drill.stdout)")
@@ -454,13 +446,10 @@ import Testing
         try "{\"actsAs\": \"322024\", \"nodeConfigPath\": \"\(node)/replacement.json\"}".write(toFile: newView + "/operator.json", atomically: true, encoding: .utf8)
         let doctor = try Renkei.run(["doctor", "--config", node + "/replacement.json"])
         #expect(doctor.exitCode == 0, "\(doctor.stdout)")
-        let started = try Background(["node", "--config", node + "/replacement.json"], log: root + "/replacement.log")
+        let started = try Self.startNode(config: node + "/replacement.json", metricsPort: ports[2], log: root + "/replacement.log")
         defer { started.process.terminate(); _ = started.wait() }
-        try #require(Self.waitUntil { MetricsEndpointTests.accepts(port: ports[2]) && (try? MetricsEndpointTests.get("/readyz", port: ports[2]))?.status == 200 },
-                     "the restored node did not become ready:\n\(Self.tail(root + "/replacement.log"))")
         let session = ["RENKEI_SESSION_FILE": root + "/admin.session"]
-        let adminCode = try Self.step("p2-5", ["user", "totp", "--secret-file", root + "/admin.secret"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try Self.step("p2-5", ["login", "--node", newView, "--user", "admin-hamada", "--password-file", password, "--totp", adminCode], environment: session)
+        try Self.logIn("p2-5", view: newView, user: "admin-hamada", passwordFile: password, secretFile: root + "/admin.secret", environment: session)
         _ = try Self.step("p2-5", ["backup", "now", "--node", newView], environment: session)
         #expect(Self.acknowledged(newView, environment: session), "the restored node ships to the vault again")
     }
@@ -568,13 +557,10 @@ import Testing
         try #"{"actsAs": "322067", "nodeConfigPath": "../../node.json"}"#.write(toFile: newView + "/operator.json", atomically: true, encoding: .utf8)
         let doctor = try Renkei.run(["doctor", "--config", etc + "/node.json"])
         #expect(doctor.exitCode == 0, "\(doctor.stdout)")
-        let node = try Background(["node", "--config", etc + "/node.json"], log: root + "/yasugi.log")
+        let node = try Self.startNode(config: etc + "/node.json", metricsPort: ports[4], log: root + "/yasugi.log")
         defer { node.process.terminate(); _ = node.wait() }
-        try #require(Self.waitUntil { MetricsEndpointTests.accepts(port: ports[4]) && (try? MetricsEndpointTests.get("/readyz", port: ports[4]))?.status == 200 },
-                     "the new node did not become ready:\n\(Self.tail(root + "/yasugi.log"))")
         let session = ["RENKEI_SESSION_FILE": root + "/admin.session"]
-        let code = try Self.step("7", ["user", "totp", "--secret-file", root + "/admin.secret"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try Self.step("7", ["login", "--node", newView, "--user", "admin-yasugi", "--password-file", password, "--totp", code], environment: session)
+        try Self.logIn("7", view: newView, user: "admin-yasugi", passwordFile: password, secretFile: root + "/admin.secret", environment: session)
         _ = try Self.step("7", ["backup", "now", "--node", newView], environment: session)
 
         // 8. Delete the municipality on the old node (its administrator: the cluster's demo account).
@@ -628,6 +614,27 @@ import Testing
             return status["lastChangeSeq"] != nil && BackupCluster.uint(status["lastAckedSeq"]) == BackupCluster.uint(status["lastChangeSeq"])
                 && status["vaultReachable"] as? Bool == true
         }
+    }
+
+    /// `renkei login` through `view` with the password file and the current
+    /// one-time code of the secret in `secretFile`.
+    static func logIn(_ name: String, view: String, user: String, passwordFile: String, secretFile: String,
+                      environment: [String: String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let code = try step(name, ["user", "totp", "--secret-file", secretFile], sourceLocation: sourceLocation)
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try step(name, ["login", "--node", view, "--user", user, "--password-file", passwordFile, "--totp", code],
+                 environment: environment, sourceLocation: sourceLocation)
+    }
+
+    /// Starts `renkei node --config` (output to `log`) and waits until its
+    /// `/readyz` on `metricsPort` answers 200; the caller stops it.
+    static func startNode(config: String, metricsPort: Int, log: String,
+                          sourceLocation: SourceLocation = #_sourceLocation) throws -> Background {
+        let node = try Background(["node", "--config", config], log: log)
+        let ready = waitUntil { MetricsEndpointTests.accepts(port: metricsPort) && (try? MetricsEndpointTests.get("/readyz", port: metricsPort))?.status == 200 }
+        if !ready { node.process.terminate(); _ = node.wait() }
+        try #require(ready, "the node did not become ready:\n\(tail(log))", sourceLocation: sourceLocation)
+        return node
     }
 
     /// Keeps the one-time-code secret that `user add` printed once, in `path`.
